@@ -1,0 +1,74 @@
+"""Model artifacts are directories of JSON and safetensors, written atomically.
+
+Nothing in an artifact executes code on load: no pickle, no joblib.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+CONFIG = "config.json"
+LABELS = "labels.json"
+THRESHOLDS = "thresholds.json"
+METRICS = "metrics.json"
+WEIGHTS = "weights.safetensors"
+TAXONOMY = "taxonomy.json"
+CARD = "README.md"
+FORMAT_VERSION = 1
+
+
+def write_json(path: Path, data: Any) -> None:
+    Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n", "utf-8")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text("utf-8"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+@contextmanager
+def atomic_directory(target: str | Path) -> Iterator[Path]:
+    """Yield a temp dir beside ``target``; on success it replaces ``target`` in one rename.
+
+    A crash mid-save leaves the previous artifact (if any) intact and no half-written one.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+        backup = None
+        if target.exists():
+            backup = target.with_name(f".{target.name}.old-{os.getpid()}")
+            os.replace(target, backup)
+        os.replace(tmp, target)
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def check_artifact_dir(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"model directory not found: {path}")
+    if not (path / CONFIG).is_file():
+        raise FileNotFoundError(f"{path} is not a themesift model: it has no {CONFIG}")
+    return path

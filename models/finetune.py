@@ -1,0 +1,133 @@
+"""Fine-tuned transformer encoder with one {absent, polarities...} softmax per theme.
+
+With ``lora_r`` > 0 (the default) only LoRA adapters (via ``peft``) and the head are
+trained, so an artifact is a few MB on top of the pip-shipped base; ``lora_r=0`` fine-tunes
+every weight and stores the whole encoder. Adapters are merged into the base at load time,
+so inference costs the same as the plain encoder.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from themesift.models import artifact
+from themesift.models.base import ThemeClassifier
+from themesift.models.encoder import (DEFAULT_BASE_MODEL, configure_threads, length_sorted_batches,
+                                      load_tokenizer_and_encoder, mean_pool)
+from themesift.models.finetune_loop import TrainSettings, train_network
+
+LORA_TARGETS = r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
+
+
+class ThemeNetwork(torch.nn.Module):
+    """Encoder → mean pooling → dropout → linear layer with n_themes × n_classes logits."""
+
+    def __init__(self, encoder: torch.nn.Module, n_outputs: int, dropout: float = 0.1):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = torch.nn.Dropout(dropout)
+        self.head = torch.nn.Linear(encoder.config.hidden_size, n_outputs)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
+        return self.head(self.dropout(mean_pool(hidden, attention_mask)))
+
+
+class FinetuneClassifier(ThemeClassifier):
+    family = "finetune"
+
+    def __init__(self, base_model: str = DEFAULT_BASE_MODEL, lora_r: int = 16, lora_alpha: int = 32,
+                 lora_dropout: float = 0.05, epochs: int = 4, lr: float | None = None, head_lr: float = 1e-3,
+                 batch_size: int = 32, grad_accum: int = 1, warmup: float = 0.1, weight_decay: float = 0.01,
+                 max_length: int = 256, class_weighting: bool = True, patience: int = 1, seed: int = 0,
+                 progress: bool = True, infer_batch_size: int = 64):
+        self.base_model = base_model
+        self.lora_r = lora_r
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.epochs = epochs
+        self.lr = lr
+        self.head_lr = head_lr
+        self.batch_size = batch_size
+        self.grad_accum = grad_accum
+        self.warmup = warmup
+        self.weight_decay = weight_decay
+        self.max_length = max_length
+        self.class_weighting = class_weighting
+        self.patience = patience
+        self.seed = seed
+        self.progress = progress
+        self.infer_batch_size = infer_batch_size
+
+    # -- building ---------------------------------------------------------------------
+    def _lora_config(self):
+        from peft import LoraConfig
+
+        return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout,
+                          target_modules=LORA_TARGETS)
+
+    def _build(self, with_lora: bool) -> None:
+        self.tokenizer_, encoder = load_tokenizer_and_encoder(self.base_model)
+        if with_lora:
+            from peft import get_peft_model
+
+            encoder = get_peft_model(encoder, self._lora_config())
+        self.network_ = ThemeNetwork(encoder, self.label_space_.n_themes * self.label_space_.n_classes)
+
+    def _fit(self, texts, y, dev) -> None:
+        torch.manual_seed(self.seed)
+        self._build(with_lora=self.lora_r > 0)
+        settings = TrainSettings(
+            epochs=self.epochs, lr=self.lr or (1e-3 if self.lora_r > 0 else 5e-5), head_lr=self.head_lr,
+            batch_size=self.batch_size, grad_accum=self.grad_accum, warmup=self.warmup,
+            weight_decay=self.weight_decay, max_length=self.max_length, class_weighting=self.class_weighting,
+            patience=self.patience, seed=self.seed, progress=self.progress)
+        self.history_ = train_network(self.network_, self.tokenizer_, texts, y, self.label_space_.n_classes,
+                                      settings, dev=dev, predict_proba=self._predict_proba)
+        self.network_.eval()
+
+    # -- inference --------------------------------------------------------------------
+    @torch.inference_mode()
+    def _predict_proba(self, texts):
+        configure_threads()
+        self.network_.eval()
+        n_themes, n_classes = self.label_space_.n_themes, self.label_space_.n_classes
+        out = np.zeros((len(texts), n_themes, n_classes), dtype=np.float32)
+        for idx in length_sorted_batches([len(t) for t in texts], self.infer_batch_size):
+            enc = self.tokenizer_([texts[i] for i in idx], padding=True, truncation=True,
+                                  max_length=self.max_length, return_tensors="pt")
+            logits = self.network_(**enc).view(len(idx), n_themes, n_classes)
+            out[idx] = torch.softmax(logits.float(), dim=-1).numpy()
+        return out
+
+    # -- artifacts --------------------------------------------------------------------
+    def _save_weights(self, directory: Path) -> None:
+        state = {f"head.{k}": v for k, v in self.network_.head.state_dict().items()}
+        encoder = self.network_.encoder
+        if self.lora_r > 0:
+            from peft import get_peft_model_state_dict
+
+            if not hasattr(encoder, "peft_config"):
+                raise RuntimeError("LoRA adapters were already merged; cannot save them separately")
+            state.update({f"lora.{k}": v for k, v in get_peft_model_state_dict(encoder).items()})
+        else:
+            state.update({f"encoder.{k}": v for k, v in encoder.state_dict().items()})
+        save_file({k: v.detach().contiguous() for k, v in state.items()}, str(directory / artifact.WEIGHTS))
+
+    def _load_weights(self, directory: Path) -> None:
+        state = load_file(str(directory / artifact.WEIGHTS))
+        part = lambda prefix: {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}  # noqa: E731
+        self._build(with_lora=self.lora_r > 0)
+        if self.lora_r > 0:
+            from peft import set_peft_model_state_dict
+
+            set_peft_model_state_dict(self.network_.encoder, part("lora."))
+            # Keep the adapters unmerged objects out of the inference path: merge once.
+            self.network_.encoder = self.network_.encoder.merge_and_unload()
+        else:
+            self.network_.encoder.load_state_dict(part("encoder."))
+        self.network_.head.load_state_dict(part("head."))
+        self.network_.eval()
