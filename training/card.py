@@ -1,0 +1,28 @@
+"""The artifact's README: what it was trained on, how, and how well it scores."""
+from __future__ import annotations
+
+
+def _row(name: str, m: dict) -> str:
+    return (f"| {name} | {m['theme']['micro']['f1']:.3f} | {m['theme']['macro']['f1']:.3f} | "
+            f"{m['theme_polarity']['micro']['f1']:.3f} | {m['theme_polarity']['macro']['f1']:.3f} | {m['n']} |")
+
+
+def model_card(model, metrics: dict) -> str:
+    data = metrics["data"]
+    lines = [
+        f"# themesift model — family `{metrics['family']}`", "",
+        f"Themes ({len(model.themes)}): {', '.join(f'`{t}`' for t in model.themes)}.", "",
+        "## Training", "",
+        f"- train: `{data['train']['path']}` ({data['train']['rows']} rows, {data['train']['hash']})",
+        f"- dev (early stopping and per-theme thresholds): {data['dev']['source']} ({data['dev']['hash']})",
+        f"- seed {metrics['seed']}; {metrics['training_seconds']} s on {metrics['hardware'].get('cpus')} CPUs",
+        f"- parameters: `{model.get_params()}`", "",
+        "## Scores (micro/macro F1)", "",
+        "| split | theme micro | theme macro | theme:polarity micro | theme:polarity macro | n |",
+        "|---|---:|---:|---:|---:|---:|",
+        _row("dev", metrics["dev"]),
+    ]
+    if "test" in metrics:
+        lines.append(_row("test", metrics["test"]))
+    lines += ["", "Load with `themesift.load_model(path)`; files are JSON and safetensors only.", ""]
+    return "\n".join(lines)

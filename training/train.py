@@ -1,0 +1,104 @@
+"""Train → tune thresholds on dev → score → write the artifact: the one path every
+family and the default model go through."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from themesift.models.base import ThemeClassifier
+from themesift.models.labels import LabelSpace
+from themesift.models.registry import make_model
+from themesift.models.taxonomy import Taxonomy, load_taxonomy
+from themesift.training.card import model_card
+from themesift.training.data import LabeledData, load_labeled
+from themesift.training.evaluate import evaluate_label_sets
+from themesift.training.provenance import hardware, package_versions
+from themesift.training.splits import train_test_split
+from themesift.training.thresholds import tune_thresholds
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; stored verbatim in the artifact's metrics."""
+
+    data: str
+    output: str
+    family: str = "tfidf"
+    params: dict = field(default_factory=dict)
+    dev: str | None = None
+    test: str | None = None
+    dev_size: float = 0.1
+    seed: int = 0
+    text_column: str = "text"
+    labels_column: str = "labels"
+    label_columns: list[str] | None = None
+    taxonomy: str | None = None
+    default_taxonomy: bool = False
+    tune_thresholds: bool = True
+
+
+@dataclass
+class TrainResult:
+    model: ThemeClassifier
+    metrics: dict
+    path: Path
+
+
+def _load(cfg: TrainConfig, path: str, space: LabelSpace | None) -> LabeledData:
+    return load_labeled(path, text_column=cfg.text_column, labels_column=cfg.labels_column,
+                        label_columns=cfg.label_columns, label_space=space)
+
+
+def train(cfg: TrainConfig) -> TrainResult:
+    taxonomy: Taxonomy | None = None
+    if cfg.taxonomy or cfg.default_taxonomy:
+        taxonomy = load_taxonomy(cfg.taxonomy)
+    space = LabelSpace(taxonomy.ids) if taxonomy else None
+    train_data = _load(cfg, cfg.data, space)
+    if cfg.dev:
+        dev_data = _load(cfg, cfg.dev, space)
+        fit_data, dev_note = train_data, f"file {cfg.dev}"
+    else:
+        fit_idx, dev_idx = train_test_split(train_data.texts, train_data.label_sets, test_size=cfg.dev_size,
+                                            seed=cfg.seed)
+        fit_data, dev_data = train_data.subset(fit_idx), train_data.subset(dev_idx)
+        dev_note = f"{len(dev_idx)} rows split from train (iterative stratification, seed {cfg.seed})"
+    space = space or LabelSpace.from_label_sets(train_data.label_sets + dev_data.label_sets)
+
+    params = dict(cfg.params)
+    params.setdefault("seed", cfg.seed)
+    model = make_model(cfg.family, **params)
+    started = time.time()
+    model.fit(fit_data.texts, fit_data.label_sets, label_space=space, dev=(dev_data.texts, dev_data.label_sets))
+    dev_proba = model.predict_proba(dev_data.texts)
+    if cfg.tune_thresholds:
+        model.set_thresholds(tune_thresholds(dev_proba, space.encode(dev_data.label_sets)))
+    seconds = time.time() - started
+
+    metrics = {
+        "family": cfg.family,
+        "config": asdict(cfg),
+        "seed": cfg.seed,
+        "data": {"train": {"path": cfg.data, "rows": len(fit_data), "hash": fit_data.data_hash()},
+                 "dev": {"source": dev_note, "rows": len(dev_data), "hash": dev_data.data_hash()}},
+        "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
+        "training_seconds": round(seconds, 1),
+        "history": getattr(model, "history_", None),
+        "versions": package_versions(),
+        "hardware": hardware(),
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "dev": evaluate_label_sets(dev_data.label_sets, model.decode(dev_proba), themes=space.themes),
+    }
+    if cfg.test:
+        test_data = _load(cfg, cfg.test, space)
+        metrics["data"]["test"] = {"path": cfg.test, "rows": len(test_data), "hash": test_data.data_hash()}
+        metrics["test"] = evaluate_label_sets(test_data.label_sets, model.predict(test_data.texts), themes=space.themes)
+    path = model.save(cfg.output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics))
+    return TrainResult(model, metrics, path)
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """A JSON file holding TrainConfig fields: config as data, like spaCy's."""
+    return TrainConfig(**json.loads(Path(path).read_text("utf-8")))
