@@ -1,0 +1,143 @@
+"""The ``themesift`` command: a thin layer over library functions, one sub-command each."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from themesift import __version__
+from themesift.cli_commands import COMMANDS, UserError
+
+EPILOG = "Run 'themesift COMMAND --help' for each command's options."
+
+
+def _model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, metavar="DIR",
+                   help="model directory written by 'themesift train' (default: the shipped ex-cx-1 model)")
+
+
+def _input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--text-column", default=None, metavar="COL",
+                   help="column holding the comments (default: text/comment/response/feedback/review if unique)")
+    p.add_argument("--encoding", default=None, help="text encoding of CSV/TSV/JSONL input (default: detected)")
+    p.add_argument("--sheet", default=None, help="Excel sheet name or 0-based index (default: the first)")
+
+
+def _label_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--text-column", default="text", metavar="COL", help="column holding the texts (default: text)")
+    p.add_argument("--labels-column", default="labels", metavar="COL",
+                   help="column of labels: a list or a ';'-separated 'theme:polarity' string (default: labels)")
+    p.add_argument("--label-columns", default=None, metavar="A,B,C",
+                   help="instead, one column per theme holding a polarity or blank (comma-separated names)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="themesift", description=__doc__.splitlines()[0] if __doc__ else None,
+                                     epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"themesift {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("predict", help="classify texts given on the command line; prints JSON",
+                       description="Classify each TEXT and print one JSON result per text, in order.")
+    p.add_argument("texts", nargs="+", metavar="TEXT")
+    _model_arg(p)
+    p.add_argument("--evidence", action="store_true", help="add the sentences that carry each theme, with offsets")
+
+    p = sub.add_parser("classify", help="classify a CSV/TSV/JSONL/Parquet/Excel file, keeping every row",
+                       description="Read INPUT in chunks, classify its text column and write OUTPUT with every "
+                                   "input row and column in order, plus themes, scores, error and warning columns. "
+                                   "The output format follows OUTPUT's extension.")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    _input_args(p)
+    _model_arg(p)
+    p.add_argument("--layout", choices=("default", "wide", "long"), default="default",
+                   help="default: themes list per row; wide: plus one column per theme holding its polarity; "
+                        "long: one row per theme mention (row, theme, polarity, score, evidence) for BI tools")
+    p.add_argument("--evidence", action="store_true", help="add the sentences that carry each theme (long layout: always)")
+    p.add_argument("--redact", action="store_true",
+                   help="mask e-mails, phone numbers, URLs and person names in every text written")
+    p.add_argument("--delimiter", default=None, help="CSV delimiter (default: sniffed among , ; tab |)")
+    p.add_argument("--chunk-size", type=int, default=2000, help="rows read and written per chunk (default 2000)")
+    p.add_argument("--max-chars", type=int, default=20000, help="longer texts are cut and flagged (default 20000)")
+    p.add_argument("--no-language-check", action="store_true", help="do not flag comments that are not English")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("train", help="train a model on labeled data and write an artifact directory",
+                       description="Train FAMILY on DATA, tune per-theme thresholds on --dev (or a seeded, "
+                                   "stratified slice of DATA), score, and write the model directory.")
+    p.add_argument("--data", required=True, help="training file (CSV/TSV/JSONL/Parquet/Excel)")
+    p.add_argument("--dev", default=None, help="dev file for early stopping and thresholds (default: split from --data)")
+    p.add_argument("--test", default=None, help="optional test file, scored once after training")
+    p.add_argument("--family", default="tfidf", choices=("tfidf", "embed", "finetune"))
+    p.add_argument("--output", "-o", required=True, metavar="DIR")
+    _label_args(p)
+    p.add_argument("--taxonomy", default=None, metavar="YAML", help="themes file; labels outside it are errors")
+    p.add_argument("--default-taxonomy", action="store_true", help="use the packaged ex-cx-1 taxonomy")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="family parameter, e.g. --param epochs=3 --param lora_r=16 (repeatable)")
+    p.add_argument("--config", default=None, metavar="JSON", help="a JSON file of train settings (flags override)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dev-size", type=float, default=0.1, help="share of --data held out when no --dev (default 0.1)")
+
+    p = sub.add_parser("evaluate", help="score a model on labeled data",
+                       description="Micro/macro precision, recall and F1 for themes and theme:polarity, per label.")
+    p.add_argument("--model", default="default", metavar="DIR|default")
+    p.add_argument("--data", required=True)
+    _label_args(p)
+    p.add_argument("--json", default=None, metavar="OUT", help="write the metrics as JSON")
+    p.add_argument("--report", default=None, metavar="HTML", help="write a self-contained HTML report")
+    p.add_argument("--compare", default=None, metavar="DIR", help="second model to compare side by side")
+
+    p = sub.add_parser("cv", help="k-fold cross-validation with multi-label stratified folds",
+                       description="Train FAMILY on each fold and report mean and spread of the scores.")
+    p.add_argument("--data", required=True)
+    p.add_argument("--family", default="tfidf", choices=("tfidf", "embed", "finetune"))
+    p.add_argument("--folds", type=int, default=5)
+    _label_args(p)
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", default=None, metavar="OUT")
+
+    p = sub.add_parser("report", help="HTML report with charts (and tables) from a 'classify' output",
+                       description="One self-contained HTML file: theme volume and polarity, volume × net "
+                                   "sentiment, heatmaps by group, example comments; small groups suppressed.")
+    p.add_argument("predictions", metavar="PREDICTIONS")
+    p.add_argument("-o", "--output", required=True, metavar="HTML")
+    p.add_argument("--by", action="append", default=[], metavar="COLUMN", help="group column (repeatable)")
+    p.add_argument("--min-group-size", type=int, default=5, help="hide groups smaller than this (default 5)")
+    p.add_argument("--redact", action="store_true", help="mask personal data in example comments")
+    p.add_argument("--tables", default=None, metavar="PATH", help="also write the tables: a folder of CSVs or an .xlsx")
+    p.add_argument("--text-column", default=None, metavar="COL")
+    p.add_argument("--title", default="Comment themes")
+
+    p = sub.add_parser("serve", help="HTTP API over predict (FastAPI + uvicorn)",
+                       description="POST /v1/classify, GET /v1/model, /healthz, /readyz; OpenAPI at /docs.")
+    _model_arg(p)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+
+    p = sub.add_parser("spark-classify", help="classify Parquet/CSV folders on Spark",
+                       description="Classify with Spark (pip install 'themesift[spark]'; Java 17).")
+    p.add_argument("input", metavar="INPUT")
+    p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    p.add_argument("--master", default="local[2]")
+    p.add_argument("--text-column", default="text")
+    _model_arg(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args) or 0
+    except UserError as exc:
+        print(f"themesift {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Handlers behind each ``themesift`` sub-command: parse flags, call the library, print.
+
+Expected failures (bad files, bad labels, missing columns) become ``UserError`` so the
+CLI prints one line and exits 2 instead of a traceback.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+
+class UserError(Exception):
+    """An error in the user's input, shown as one line."""
+
+
+def _user_errors():
+    from themesift.models.labels import LabelError
+    from themesift.nlp.tables import TableError
+    from themesift.training.labels_io import LabelDataError
+
+    return (TableError, LabelDataError, LabelError, FileNotFoundError, PermissionError, IsADirectoryError)
+
+
+def _run(fn, *args, **kwargs):
+    """Call ``fn``, turning the library's input errors into ``UserError``."""
+    try:
+        return fn(*args, **kwargs)
+    except _user_errors() as exc:
+        raise UserError(str(exc).strip("'\"")) from None
+
+
+def _params(pairs: list[str]) -> dict:
+    """``KEY=VALUE`` flags; values parsed as JSON when they are JSON (numbers, bools, null)."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UserError(f"--param expects KEY=VALUE, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _label_columns(value: str | None) -> list[str] | None:
+    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+
+
+def cmd_predict(args: Namespace) -> int:
+    from themesift.serve.predict import predict
+
+    results = _run(predict, args.texts, args.model, evidence=args.evidence)
+    for text, result in zip(args.texts, results):
+        print(json.dumps({"text": text, **result}, ensure_ascii=False))
+    return 0
+
+
+def cmd_classify(args: Namespace) -> int:
+    from themesift.serve.batch import ClassifyOptions, classify_file
+
+    opts = ClassifyOptions(text_column=args.text_column, layout=args.layout, evidence=args.evidence,
+                           redact=args.redact, encoding=args.encoding, sheet=args.sheet, delimiter=args.delimiter,
+                           chunk_size=args.chunk_size, max_chars=args.max_chars,
+                           language_check=not args.no_language_check, progress=not args.quiet)
+    summary = _run(classify_file, args.input, args.output, model=args.model, options=opts)
+    print(summary.describe(), file=sys.stderr)
+    return 0
+
+
+def cmd_train(args: Namespace) -> int:
+    from themesift.training.train import TrainConfig, load_train_config, train
+
+    cfg = load_train_config(args.config) if args.config else TrainConfig(data=args.data, output=args.output)
+    cfg.data, cfg.output, cfg.family, cfg.dev, cfg.test = args.data, args.output, args.family, args.dev, args.test
+    cfg.params = {**cfg.params, **_params(args.param)}
+    cfg.text_column, cfg.labels_column = args.text_column, args.labels_column
+    cfg.label_columns = _label_columns(args.label_columns)
+    cfg.taxonomy, cfg.default_taxonomy = args.taxonomy, args.default_taxonomy
+    cfg.seed, cfg.dev_size = args.seed, args.dev_size
+    try:
+        result = _run(train, cfg)
+    except TypeError as exc:  # unknown --param for the family
+        raise UserError(str(exc)) from None
+    from themesift.training.evaluate import format_metrics
+
+    print(f"dev ({result.metrics['data']['dev']['source']}):")
+    print(format_metrics(result.metrics["dev"], per_label=False))
+    if "test" in result.metrics:
+        print("\ntest:")
+        print(format_metrics(result.metrics["test"], per_label=False))
+    print(f"\nmodel written to {result.path} ({result.metrics['training_seconds']} s)")
+    return 0
+
+
+def cmd_evaluate(args: Namespace) -> int:
+    from themesift.serve.predict import load_model
+    from themesift.training.data import load_labeled
+    from themesift.training.evaluate import evaluate_model, format_metrics
+
+    model = _run(load_model, args.model)
+    data = _run(load_labeled, args.data, text_column=args.text_column, labels_column=args.labels_column,
+                label_columns=_label_columns(args.label_columns))
+    if args.report or args.compare:
+        from themesift.training.report import write_evaluation_report
+
+        other = _run(load_model, args.compare) if args.compare else None
+        metrics = _run(write_evaluation_report, model, data, args.report, other=other,
+                       names=(args.model, args.compare))
+    else:
+        metrics = evaluate_model(model, data.texts, data.label_sets)
+    print(format_metrics(metrics))
+    if args.json:
+        from themesift.models.artifact import write_json
+
+        write_json(Path(args.json), metrics)
+    return 0
+
+
+def cmd_cv(args: Namespace) -> int:
+    from themesift.training.crossval import cross_validate, format_cv
+
+    result = _run(cross_validate, args.data, family=args.family, folds=args.folds, params=_params(args.param),
+                  seed=args.seed, text_column=args.text_column, labels_column=args.labels_column,
+                  label_columns=_label_columns(args.label_columns))
+    print(format_cv(result))
+    if args.json:
+        from themesift.models.artifact import write_json
+
+        write_json(Path(args.json), result)
+    return 0
+
+
+def cmd_report(args: Namespace) -> int:
+    from themesift.serve.report import write_report
+
+    _run(write_report, args.predictions, args.output, by=args.by, min_group_size=args.min_group_size,
+         redact=args.redact, text_column=args.text_column, tables_path=args.tables, title=args.title)
+    print(f"report written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: Namespace) -> int:
+    from themesift.serve.http import run_server
+
+    run_server(model=args.model, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def cmd_spark_classify(args: Namespace) -> int:
+    from themesift.serve.spark import classify_path
+
+    _run(classify_path, args.input, args.output, master=args.master, text_col=args.text_column, model=args.model)
+    return 0
+
+
+COMMANDS = {
+    "predict": cmd_predict, "classify": cmd_classify, "train": cmd_train, "evaluate": cmd_evaluate,
+    "cv": cmd_cv, "report": cmd_report, "serve": cmd_serve, "spark-classify": cmd_spark_classify,
+}

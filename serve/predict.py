@@ -1,0 +1,99 @@
+"""``predict``: the one inference entry point that the CLI, HTTP and Spark layers wrap.
+
+Each text gets one result dict, in input order. Unusable inputs (empty, not a string)
+are never dropped: they come back with ``error`` set and no themes.
+"""
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from themesift.models.base import ThemeClassifier, presence_scores
+from themesift.models.registry import load_artifact
+from themesift.nlp.normalize import normalize_text, text_problem
+
+ModelLike = Union[ThemeClassifier, str, Path, None]
+DEFAULT_MAX_CHARS = 20_000
+
+
+def default_model_path() -> Path:
+    return Path(str(resources.files("themesift") / "default_model"))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str) -> ThemeClassifier:
+    return load_artifact(path)
+
+
+def load_model(path: str | Path | None = None) -> ThemeClassifier:
+    """Load (once per process) a model directory; no argument means the shipped default."""
+    if path is None or str(path) == "default":
+        path = default_model_path()
+    return _load_cached(str(Path(path).expanduser().resolve()))
+
+
+def resolve_model(model: ModelLike) -> ThemeClassifier:
+    return model if isinstance(model, ThemeClassifier) else load_model(model)
+
+
+def _result(themes: list[dict] | None = None, error: str | None = None, warning: str | None = None) -> dict:
+    themes = themes or []
+    return {"labels": [f"{t['theme']}:{t['polarity']}" for t in themes], "themes": themes,
+            "error": error, "warning": warning}
+
+
+def predict(texts: Sequence[Any], model: ModelLike = None, *, evidence: bool = False,
+            max_chars: int = DEFAULT_MAX_CHARS) -> list[dict]:
+    """Classify texts: ``[{"labels": [...], "themes": [{"theme", "polarity", "score"}], "error", "warning"}]``.
+
+    ``evidence=True`` adds, per theme, the sentences that carry it with character offsets
+    into the original text. Texts longer than ``max_chars`` are cut there and say so in
+    ``warning``.
+    """
+    if isinstance(texts, str):
+        raise TypeError("predict() takes a list of texts; wrap a single text in a list")
+    clf = resolve_model(model)
+    texts = list(texts)
+    results: list[dict | None] = [None] * len(texts)
+    todo, clean = [], []
+    for i, value in enumerate(texts):
+        problem = text_problem(value)
+        if problem:
+            results[i] = _result(error=f"{problem} comment")
+            continue
+        warning = None
+        if len(value) > max_chars:
+            value, warning = value[:max_chars], f"truncated to {max_chars} characters"
+            texts[i] = value
+        results[i] = _result(warning=warning)
+        todo.append(i)
+        clean.append(normalize_text(value))
+    if todo:
+        proba = clf.predict_proba(clean)
+        for row, label_set in zip(todo, _decode_themes(clf, proba)):
+            results[row]["themes"] = label_set
+            results[row]["labels"] = [f"{t['theme']}:{t['polarity']}" for t in label_set]
+        if evidence:
+            from themesift.serve.evidence import attach_evidence
+
+            attach_evidence(clf, [texts[i] for i in todo], [results[i] for i in todo])
+    return results  # type: ignore[return-value]
+
+
+def _decode_themes(clf: ThemeClassifier, proba: np.ndarray) -> list[list[dict]]:
+    """Label sets with each theme's presence score, highest score first."""
+    scores = presence_scores(proba)
+    out = []
+    space = clf.label_space_
+    for row, labels in enumerate(clf.decode(proba)):
+        themes = []
+        for label in labels:
+            theme, _, polarity = label.partition(":")
+            themes.append({"theme": theme, "polarity": polarity or None,
+                           "score": round(float(scores[row, space.theme_index(theme)]), 4)})
+        out.append(sorted(themes, key=lambda t: -t["score"]))
+    return out
