@@ -1,0 +1,275 @@
+"""The numbers behind the analysts' report, computed once from a predictions table.
+
+Why a separate module: the charts, the HTML tables and the CSV/XLSX export must show the
+same numbers, so every figure is computed here into plain DataFrames and the other
+modules only draw them.
+
+Definitions (kept deliberately simple so analysts can recompute them in a spreadsheet):
+  * classified  = rows whose `error` is empty; flagged rows are "not classified";
+  * mentions    = classified comments carrying the theme (counted once per comment);
+  * positive / neutral / negative = classified comments carrying the theme with that
+    polarity (a comment with two polarities for one theme counts in both);
+  * share       = mentions / classified comments (of the group, for group tables);
+  * net_sentiment = (positive - negative) / mentions, from -1 to 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+POLARITIES = ("positive", "neutral", "negative")
+TEXT_COLUMNS = ("text", "comment", "comments", "response", "feedback", "review")
+BLANK_GROUP = "(blank)"
+
+Labels = dict[str, set[str]]  # theme id -> polarities found in one comment
+
+
+class ReportError(ValueError):
+    """A predictions table the report cannot use; the message is one line for the CLI."""
+
+
+@dataclass
+class Parsed:
+    """Per-row view of a predictions table (positional, same order as the frame)."""
+
+    labels: list[Labels]
+    classified: np.ndarray  # bool per row
+    scores: list[dict[str, float]]
+    evidence: list[list[dict]]
+
+
+@dataclass
+class GroupBreakdown:
+    """Theme shares per group of one column, small groups already removed."""
+
+    column: str
+    table: pd.DataFrame  # group, n, then one share column per theme id
+    net: pd.DataFrame  # index group, columns theme ids: net sentiment (NaN = no mention)
+    mentions: pd.DataFrame  # index group, columns theme ids: comment counts
+    hidden: int  # groups suppressed below the minimum size
+
+
+def _is_missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_themes(value: object, row: int) -> Labels:
+    """One `themes` cell ('a:positive; b:negative', a list of labels, or empty) -> labels."""
+    if _is_missing(value):
+        return {}
+    items: object = value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):  # a JSON list written into a text cell
+            try:
+                items = json.loads(text)
+            except ValueError:
+                items = None
+        else:
+            items = [part for part in text.split(";")]
+    elif isinstance(value, np.ndarray):  # Parquet list columns
+        items = value.tolist()
+    if not isinstance(items, (list, tuple)):
+        raise ReportError(f"malformed themes value in row {row}: {_short(value)} "
+                          "(expected 'theme:polarity' labels joined by '; ' or a list)")
+    labels: Labels = {}
+    for item in items:
+        if not isinstance(item, str):
+            raise ReportError(f"malformed themes value in row {row}: {_short(value)} "
+                              f"(label {_short(item)} is not text)")
+        if not item.strip():
+            continue
+        theme, _, polarity = item.strip().partition(":")
+        theme, polarity = theme.strip(), polarity.strip().lower()
+        if not theme or polarity not in POLARITIES or any(c.isspace() for c in theme):
+            raise ReportError(f"malformed themes value in row {row}: {_short(value)} "
+                              f"(label {item.strip()!r} is not 'theme:polarity' with a "
+                              f"polarity of {', '.join(POLARITIES)})")
+        labels.setdefault(theme, set()).add(polarity)
+    return labels
+
+
+def _is_flagged(value: object) -> bool:
+    if _is_missing(value) or value is False:
+        return False
+    return bool(str(value).strip())
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return None if _is_missing(value) else value
+
+
+def _parse_scores(value: object) -> dict[str, float]:
+    """Optional scores: lenient, since they only order the example comments."""
+    data = _json_value(value)
+    if isinstance(data, list):  # Parquet maps come back as (key, value) pairs
+        data = {pair[0]: pair[1] for pair in data if isinstance(pair, (list, tuple)) and len(pair) == 2}
+    if not isinstance(data, Mapping):
+        return {}
+    out: dict[str, float] = {}
+    for key, score in data.items():
+        try:
+            out[str(key)] = float(score)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _parse_evidence(value: object) -> list[dict]:
+    data = _json_value(value)
+    return [item for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
+
+
+def parse_predictions(df: pd.DataFrame) -> Parsed:
+    """Check the frame is a `themesift classify` output and parse its label columns."""
+    if "themes" not in df.columns:
+        raise ReportError("no 'themes' column: this file is not a `themesift classify` output "
+                          f"(columns: {', '.join(map(str, df.columns)) or 'none'})")
+    n = len(df)
+    errors = df["error"].tolist() if "error" in df.columns else [None] * n
+    classified = np.array([not _is_flagged(e) for e in errors], dtype=bool)
+    labels = [parse_themes(v, i + 1) if ok else {}
+              for i, (v, ok) in enumerate(zip(df["themes"].tolist(), classified))]
+    scores = [_parse_scores(v) for v in df["scores"].tolist()] if "scores" in df.columns \
+        else [{} for _ in range(n)]
+    evidence = [_parse_evidence(v) for v in df["evidence"].tolist()] \
+        if "evidence" in df.columns else [[] for _ in range(n)]
+    return Parsed(labels=labels, classified=classified, scores=scores, evidence=evidence)
+
+
+def headline(parsed: Parsed) -> dict[str, int]:
+    """Comments, classified, not classified (flagged) and classified with no theme."""
+    classified = int(parsed.classified.sum())
+    no_theme = sum(1 for ok, lab in zip(parsed.classified, parsed.labels) if ok and not lab)
+    return {"comments": len(parsed.labels), "classified": classified,
+            "not_classified": len(parsed.labels) - classified, "no_theme": no_theme}
+
+
+def _counts(labels: Iterable[Labels]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for row in labels:
+        for theme, polarities in row.items():
+            c = counts.setdefault(theme, {"mentions": 0, **{p: 0 for p in POLARITIES}})
+            c["mentions"] += 1
+            for polarity in polarities:
+                c[polarity] += 1
+    return counts
+
+
+def theme_summary(parsed: Parsed, names: Mapping[str, str]) -> pd.DataFrame:
+    """One row per theme found, most mentioned first."""
+    classified = int(parsed.classified.sum())
+    counts = _counts(parsed.labels)
+    rows = [{"theme": t, "name": names.get(t, t), "mentions": c["mentions"],
+             "positive": c["positive"], "neutral": c["neutral"], "negative": c["negative"],
+             "share": c["mentions"] / classified if classified else 0.0,
+             "net_sentiment": (c["positive"] - c["negative"]) / c["mentions"]}
+            for t, c in counts.items()]
+    columns = ["theme", "name", "mentions", "positive", "neutral", "negative", "share",
+               "net_sentiment"]
+    table = pd.DataFrame(rows, columns=columns)
+    table = table.sort_values(["mentions", "theme"], ascending=[False, True], kind="stable")
+    return table.astype({"mentions": int, "positive": int, "neutral": int, "negative": int,
+                         "share": float, "net_sentiment": float}).reset_index(drop=True)
+
+
+def _group_key(value: object) -> str:
+    if _is_missing(value) or not str(value).strip():
+        return BLANK_GROUP
+    if isinstance(value, float) and value.is_integer():  # ints from a column with nulls
+        return str(int(value))
+    return str(value).strip()
+
+
+def group_breakdown(df: pd.DataFrame, column: str, parsed: Parsed, themes: list[str],
+                    min_group_size: int) -> GroupBreakdown:
+    """Theme shares per group of `column`; groups with fewer than `min_group_size`
+    classified comments are dropped entirely (anonymity), only their count is kept."""
+    members: dict[str, list[Labels]] = {}
+    for value, ok, labels in zip(df[column].tolist(), parsed.classified, parsed.labels):
+        bucket = members.setdefault(_group_key(value), [])
+        if ok:
+            bucket.append(labels)
+    kept = sorted(g for g, rows in members.items() if len(rows) >= max(min_group_size, 1))
+    hidden = len(members) - len(kept)
+    table_rows, net, mentions = [], {}, {}
+    for group in kept:
+        rows = members[group]
+        counts = _counts(rows)
+        table_rows.append({"group": group, "n": len(rows),
+                           **{t: counts.get(t, {}).get("mentions", 0) / len(rows) for t in themes}})
+        mentions[group] = {t: counts.get(t, {}).get("mentions", 0) for t in themes}
+        net[group] = {t: ((counts[t]["positive"] - counts[t]["negative"]) / counts[t]["mentions"])
+                      if t in counts else float("nan") for t in themes}
+    table = pd.DataFrame(table_rows, columns=["group", "n", *themes])
+    table = table.astype({"n": int, **{t: float for t in themes}})
+    return GroupBreakdown(
+        column=column, table=table, hidden=hidden,
+        net=pd.DataFrame.from_dict(net, orient="index", columns=themes).reindex(kept),
+        mentions=pd.DataFrame.from_dict(mentions, orient="index", columns=themes).reindex(kept))
+
+
+def select_examples(df: pd.DataFrame, text_column: str, parsed: Parsed, summary: pd.DataFrame,
+                    per_theme: int) -> pd.DataFrame:
+    """Representative comments per theme: highest score first when scores exist, else the
+    first ones in file order; only classified, non-empty comments."""
+    texts = df[text_column].tolist()
+    candidates: dict[str, list[tuple[float, int, float | None]]] = {}
+    for i, (ok, labels) in enumerate(zip(parsed.classified, parsed.labels)):
+        if not ok or not labels or _is_missing(texts[i]) or not str(texts[i]).strip():
+            continue
+        for theme in labels:
+            score = parsed.scores[i].get(theme)
+            # scored comments first (highest first), unscored after, file order breaks ties
+            candidates.setdefault(theme, []).append(
+                (-score if score is not None else 1.0, i, score))
+    rows = []
+    for theme, name in zip(summary["theme"], summary["name"]):
+        for _, i, score in sorted(candidates.get(theme, []))[:per_theme]:
+            evidence = next((str(e.get("text", "")) for e in parsed.evidence[i]
+                             if e.get("theme") == theme and e.get("text")), "")
+            rows.append({"theme": theme, "name": name,
+                         "polarity": ", ".join(p for p in POLARITIES if p in parsed.labels[i][theme]),
+                         "score": score, "row": i + 1, "comment": str(texts[i]).strip(),
+                         "evidence": evidence})
+    columns = ["theme", "name", "polarity", "score", "row", "comment", "evidence"]
+    return pd.DataFrame(rows, columns=columns).astype({"row": int, "score": float})
+
+
+def find_text_column(df: pd.DataFrame, text_column: str | None) -> str:
+    """The comment column: the one given, else the first usual name present."""
+    columns = [str(c) for c in df.columns]
+    if text_column is not None:
+        if text_column not in df.columns:
+            raise ReportError(f"text column {text_column!r} not found "
+                              f"(columns: {', '.join(columns)})")
+        return text_column
+    lowered = {c.lower(): c for c in columns}
+    for name in TEXT_COLUMNS:
+        if name in lowered:
+            return lowered[name]
+    raise ReportError(f"no text column found (looked for {', '.join(TEXT_COLUMNS)}); "
+                      f"name it with text_column (columns: {', '.join(columns)})")

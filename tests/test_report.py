@@ -1,0 +1,271 @@
+"""Tests for the analysts' report (themesift.serve.report).
+
+The end-to-end tests write a real report from a real predictions file and open it in
+headless Chromium (tests/browser.py): the DOM after scripts ran must hold plotly's drawn
+SVGs, and a local recording proxy must see zero network requests.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import types
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from browser import render_page, text_of
+from themesift.serve.report import ReportError, build_report, write_report, write_tables
+from themesift.serve.report_html import CSP
+
+FIXTURE = Path(__file__).parent / "fixtures" / "report_predictions.csv"
+SMALL_GROUP = "Internal Audit"  # 3 rows, 2 classified: below the minimum of 5
+XSS = "<script>alert(1)</script>"
+
+
+# ---------------------------------------------------------------- end to end, in Chromium
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("report")
+    report = write_report(FIXTURE, out / "report.html", by=["department", "location"],
+                          tables_path=out / "tables")
+    return report, render_page(out / "report.html"), out
+
+
+def test_charts_really_drew(rendered) -> None:
+    _, page, _ = rendered
+    assert page.dom.count('class="main-svg"') >= 3
+    for chart in ("chart-volume", "chart-bubble", "chart-by-0", "chart-by-1"):
+        start = page.dom.index(f'id="{chart}"')
+        assert 'class="main-svg"' in page.dom[start:start + 5000], f"{chart} did not draw"
+    assert "Pay & benefits" in text_of(page.dom, "chart-volume")  # axis label drawn in SVG
+    assert not [line for line in page.console if "Uncaught" in line or "Error" in line]
+
+
+def test_heatmap_drawn_and_small_group_suppressed(rendered) -> None:
+    report, page, _ = rendered
+    drawn = text_of(page.dom, "chart-by-0")
+    assert {"Engineering", "Sales", "Support"} <= set(drawn)
+    assert 'class="heatmaplayer' in page.dom
+    assert SMALL_GROUP not in page.dom  # not drawn, not in the chart data, not in tables
+    assert "1 group hidden below the minimum size of 5" in page.dom
+    assert SMALL_GROUP not in set(report.tables["by_department"]["group"])
+
+
+def test_headline_numbers(rendered) -> None:
+    _, page, _ = rendered
+    assert text_of(page.dom, "count-comments")[0] == "60"
+    assert text_of(page.dom, "count-classified")[0] == "56"
+    assert text_of(page.dom, "count-not_classified")[0] == "4"
+    assert text_of(page.dom, "count-no_theme")[0] == "4"
+
+
+def test_comment_text_is_escaped_not_executed(rendered) -> None:
+    _, page, out = rendered
+    assert XSS not in page.dom  # a real <script> element would serialise like this
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.dom
+    assert any(XSS in piece for piece in text_of(page.dom, "examples"))
+    assert XSS not in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_no_network_requests(rendered) -> None:
+    _, page, out = rendered
+    assert page.requests == []
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in \
+        (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_output_written_atomically(rendered) -> None:
+    _, _, out = rendered
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "tables"]
+
+
+def test_request_detector_sees_requests(tmp_path: Path) -> None:
+    page = tmp_path / "fetch.html"
+    page.write_text('<html><body><img src="http://example.com/x.png"></body></html>')
+    result = render_page(page)
+    assert any("example.com" in r for r in result.requests), result.requests
+
+
+def test_report_csp_blocks_requests(tmp_path: Path) -> None:
+    page = tmp_path / "csp.html"
+    page.write_text(f'<html><head><meta http-equiv="Content-Security-Policy" content="{CSP}">'
+                    '</head><body><img src="http://example.com/x.png"></body></html>')
+    assert render_page(page).requests == []
+
+
+def test_empty_and_single_theme_reports_render(tmp_path: Path) -> None:
+    empty = pd.DataFrame({"comment": [], "team": [], "themes": [], "error": []})
+    report = build_report(empty, by=["team"])
+    assert "No themes found" in report.html and "Plotly.newPlot" not in report.html
+    team = '<a href="http://example.com/t">Ops & <b>Co</b></a>'  # plotly would render tags
+    single = pd.DataFrame({"comment": [f"pay {i}" for i in range(6)], "team": [team] * 6,
+                           "themes": ["pay_benefits:positive"] * 5 + [""],
+                           "error": [""] * 6})
+    (tmp_path / "single.html").write_text(build_report(single, by=["team"]).html)
+    page = render_page(tmp_path / "single.html")
+    assert page.dom.count('class="main-svg"') >= 3 and page.requests == []
+    assert "Pay & benefits" in text_of(page.dom, "chart-volume")
+    assert team in text_of(page.dom, "chart-by-0")  # drawn as typed, not as a link
+    assert 'xlink:href="http://example.com/t"' not in page.dom  # plotly's SVG link form
+
+
+# ---------------------------------------------------------------- the numbers
+
+def tiny() -> pd.DataFrame:
+    return pd.DataFrame({
+        "comment": ["a", "b", "c", "d", "e", "f", "g"],
+        "team": ["x", "x", "x", "y", "y", "y", "z"],
+        "themes": ["pay:positive; tools:negative", "pay:positive", "", "pay:negative; tools:neutral",
+                   "tools:negative", "", "pay:positive"],
+        "error": ["", "", "", "", "", "not English", ""],
+    })
+
+
+def test_theme_summary_matches_hand_counts() -> None:
+    report = build_report(tiny(), theme_names={})
+    summary = report.tables["theme_summary"].set_index("theme")
+    assert list(summary.index) == ["pay", "tools"]
+    assert summary.loc["pay", ["mentions", "positive", "neutral", "negative"]].tolist() == [4, 3, 0, 1]
+    assert summary.loc["tools", ["mentions", "positive", "neutral", "negative"]].tolist() == [3, 0, 1, 2]
+    assert summary.loc["pay", "share"] == pytest.approx(4 / 6)
+    assert summary.loc["tools", "share"] == pytest.approx(3 / 6)
+    assert summary.loc["pay", "net_sentiment"] == pytest.approx(0.5)
+    assert summary.loc["tools", "net_sentiment"] == pytest.approx(-2 / 3)
+    assert summary.loc["pay", "name"] == "pay"  # unknown ids shown as themselves
+    assert ">6</div>" in report.html and ">1</div>" in report.html  # classified, flagged
+
+
+def test_group_table_and_min_group_size() -> None:
+    table = build_report(tiny(), by=["team"], min_group_size=2).tables["by_team"]
+    assert table["group"].tolist() == ["x", "y"]  # z has 1 comment: suppressed
+    assert table["n"].tolist() == [3, 2]  # y's flagged row is not counted
+    assert table["pay"].tolist() == pytest.approx([2 / 3, 1 / 2])
+    assert table["tools"].tolist() == pytest.approx([1 / 3, 1.0])
+    html = build_report(tiny(), by=["team"], min_group_size=2).html
+    assert "1 group hidden below the minimum size of 2" in html
+    assert build_report(tiny(), by=["team"], min_group_size=3).tables["by_team"]["group"].tolist() == ["x"]
+    assert build_report(tiny(), by=["team"], min_group_size=0).tables["by_team"]["group"].tolist() == ["x", "y", "z"]
+    assert build_report(tiny(), by=["team"], min_group_size=4).tables["by_team"].empty
+
+
+def test_theme_names_default_and_custom() -> None:
+    df = tiny().assign(themes=["pay_benefits:positive", "", "", "", "", "", "brand_new:neutral"])
+    names = build_report(df).tables["theme_summary"].set_index("theme")["name"]
+    assert names["pay_benefits"] == "Pay & benefits" and names["brand_new"] == "brand_new"
+    custom = build_report(df, theme_names={"brand_new": "Brand new"}).tables["theme_summary"]
+    assert set(custom["name"]) == {"Brand new", "pay_benefits"}
+
+
+def test_missing_by_column_lists_columns() -> None:
+    with pytest.raises(ReportError, match=r"'region' not found \(columns: comment, team, themes, error\)") as exc:
+        build_report(tiny(), by=["region"])
+    assert isinstance(exc.value, ValueError) and "\n" not in str(exc.value)
+
+
+def test_not_a_classify_output() -> None:
+    with pytest.raises(ReportError, match="not a `themesift classify` output"):
+        build_report(tiny().drop(columns=["themes"]))
+
+
+@pytest.mark.parametrize("bad", ["pay:great", "pay positive, tools:negative", 42])
+def test_malformed_themes_named_with_row(bad: object) -> None:
+    df = tiny().astype({"themes": object})
+    df.loc[3, "themes"] = bad
+    with pytest.raises(ReportError, match="row 4") as exc:
+        build_report(df)
+    assert repr(bad)[:20] in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_examples_highest_score_first() -> None:
+    df = tiny().assign(scores=['{"pay": 0.2}', '{"pay": 0.9}', "", '{"pay": 0.5}', "", "", ""])
+    examples = build_report(df, examples_per_theme=2).tables["examples"]
+    assert examples[examples["theme"] == "pay"]["comment"].tolist() == ["b", "d"]
+    plain = build_report(tiny(), examples_per_theme=2).tables["examples"]
+    assert plain[plain["theme"] == "pay"]["comment"].tolist() == ["a", "b"]  # file order
+
+
+# ---------------------------------------------------------------- file formats
+
+def _fixture_as_jsonl(path: Path) -> Path:
+    """The CSV fixture as `classify` writes JSONL: themes a list, scores/evidence objects."""
+    with FIXTURE.open(encoding="utf-8") as fh, path.open("w", encoding="utf-8") as out:
+        for row in csv.DictReader(fh):
+            row["themes"] = [label for label in row["themes"].split("; ") if label]
+            row["scores"] = json.loads(row["scores"]) if row["scores"] else None
+            row["evidence"] = json.loads(row["evidence"]) if row["evidence"] else None
+            row["error"] = row["error"] or None
+            out.write(json.dumps(row) + "\n")
+    return path
+
+
+def _assert_same_tables(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_dtype=False, obj=name)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet", "xlsx"])
+def test_other_formats_give_same_tables(tmp_path: Path, fmt: str) -> None:
+    by = ["department", "location"]
+    from_csv = write_report(FIXTURE, tmp_path / "csv.html", by=by).tables
+    path = _fixture_as_jsonl(tmp_path / "p.jsonl")
+    if fmt == "parquet":
+        path = tmp_path / "p.parquet"
+        pd.read_json(tmp_path / "p.jsonl", lines=True, dtype=False).to_parquet(path)
+    elif fmt == "xlsx":
+        path = tmp_path / "p.xlsx"
+        pd.read_csv(FIXTURE, dtype=str, keep_default_na=False).to_excel(path, index=False)
+    _assert_same_tables(from_csv, write_report(path, tmp_path / f"{fmt}.html", by=by).tables)
+
+
+def test_tables_as_csv_folder_and_xlsx(tmp_path: Path) -> None:
+    report = write_report(FIXTURE, tmp_path / "r.html", by=["department"],
+                          tables_path=tmp_path / "tables")
+    names = {"theme_summary", "by_department", "examples"}
+    assert {p.stem for p in (tmp_path / "tables").glob("*.csv")} == names
+    summary = pd.read_csv(tmp_path / "tables" / "theme_summary.csv")
+    pd.testing.assert_frame_equal(summary, report.tables["theme_summary"], check_dtype=False)
+    write_report(FIXTURE, tmp_path / "r.html", by=["department"], tables_path=tmp_path / "t.xlsx")
+    sheets = pd.read_excel(tmp_path / "t.xlsx", sheet_name=None)
+    assert set(sheets) == names
+    pd.testing.assert_frame_equal(sheets["by_department"], report.tables["by_department"],
+                                  check_dtype=False)
+
+
+def test_xlsx_keeps_formula_like_comments_as_text(tmp_path: Path) -> None:
+    df = tiny().assign(comment=["=HYPERLINK(\"http://x\")", "b", "c", "d", "e", "f", "g"])
+    write_tables(build_report(df).tables, tmp_path / "t.xlsx")
+    cells = [c for row in openpyxl.load_workbook(tmp_path / "t.xlsx")["examples"].iter_rows()
+             for c in row if str(c.value).startswith("=HYPERLINK")]
+    assert cells and all(c.data_type == "s" for c in cells)
+
+
+# ---------------------------------------------------------------- redaction
+
+def test_redact_passes_examples_through_redactor(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.ModuleType("themesift.nlp.redact")
+    fake.redact_batch = lambda texts: [types.SimpleNamespace(text=f"[R]{t}") for t in texts]
+    monkeypatch.setitem(sys.modules, "themesift.nlp.redact", fake)
+    report = build_report(tiny(), redact=True)
+    assert all(c.startswith("[R]") for c in report.tables["examples"]["comment"])
+    assert "[R]a" in report.html
+
+
+def test_redact_without_redactor_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "themesift.nlp.redact", None)
+    with pytest.raises(ReportError, match="redaction is not available"):
+        build_report(tiny(), redact=True)
+
+
+def test_redact_with_real_redactor() -> None:
+    pytest.importorskip("themesift.nlp.redact",
+                        reason="themesift.nlp.redact is not written yet (another worker's part)")
+    df = tiny().assign(comment=["Email jane.doe@example.com about pay", "b", "c", "d", "e", "f", "g"])
+    report = build_report(df, redact=True)
+    assert "jane.doe@example.com" not in report.html and "[EMAIL]" in report.html
+    assert "jane.doe@example.com" not in report.tables["examples"].to_csv()
