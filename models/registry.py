@@ -3,23 +3,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import importlib
+
 from themesift.models import artifact
 from themesift.models.base import ThemeClassifier
-from themesift.models.embed import EmbedClassifier
-from themesift.models.finetune import FinetuneClassifier
-from themesift.models.tfidf import TfidfClassifier
 
-FAMILIES: dict[str, type[ThemeClassifier]] = {
-    cls.family: cls for cls in (TfidfClassifier, EmbedClassifier, FinetuneClassifier)
+# Imported on first use: loading a transformer model should not pay for scikit-learn's
+# text module, nor a tfidf model for torch.
+FAMILIES: dict[str, str] = {
+    "tfidf": "themesift.models.tfidf:TfidfClassifier",
+    "embed": "themesift.models.embed:EmbedClassifier",
+    "finetune": "themesift.models.finetune:FinetuneClassifier",
 }
 
 
-def make_model(family: str, **params) -> ThemeClassifier:
+def family_class(family: str) -> type[ThemeClassifier]:
     try:
-        cls = FAMILIES[family]
+        module, _, name = FAMILIES[family].partition(":")
     except KeyError:
         raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}") from None
-    return cls(**params)
+    return getattr(importlib.import_module(module), name)
+
+
+def make_model(family: str, **params) -> ThemeClassifier:
+    return family_class(family)(**params)
 
 
 def load_artifact(path: str | Path) -> ThemeClassifier:
@@ -28,4 +35,4 @@ def load_artifact(path: str | Path) -> ThemeClassifier:
     family = artifact.read_json(path / artifact.CONFIG).get("family")
     if family not in FAMILIES:
         raise ValueError(f"{path}: unknown model family {family!r}")
-    return FAMILIES[family].load(path)
+    return family_class(family).load(path)
