@@ -14,6 +14,6 @@ def redact_results(texts: list, results: list[dict]) -> list:
         out[i] = red.text
         for theme in results[i]["themes"]:
             for ev in theme.get("evidence", []):
-                start, end = red.map_offset(ev["start"]), red.map_offset(ev["end"])
+                start, end = red.map_span(ev["start"], ev["end"])
                 ev.update(text=red.text[start:end], start=start, end=end)
     return out
