@@ -45,7 +45,9 @@ def configure_threads() -> None:
 
 def load_tokenizer_and_encoder(base_model: str):
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a per-tensor bar on every load is noise in batch jobs
     path = resolve_base_model(base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
     encoder = AutoModel.from_pretrained(path)

@@ -4,25 +4,38 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from sklearn.metrics import precision_recall_fscore_support
-from sklearn.preprocessing import MultiLabelBinarizer
 
 
 def _themes_only(label_sets: Sequence[Sequence[str]]) -> list[set[str]]:
     return [{lab.split(":")[0] for lab in labels} for labels in label_sets]
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den, 0 where den is 0 (scikit-learn's zero_division=0)."""
+    return np.divide(num, den, out=np.zeros(np.shape(num), dtype=float), where=np.asarray(den) > 0)
+
+
 def _scores(gold: list[set[str]], pred: list[set[str]], labels: list[str]) -> dict:
-    mlb = MultiLabelBinarizer(classes=labels)
-    G, P = mlb.fit_transform(gold), mlb.transform(pred)
-    out = {}
-    for avg in ("micro", "macro"):
-        p, r, f, _ = precision_recall_fscore_support(G, P, average=avg, zero_division=0)
-        out[avg] = {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4)}
-    p, r, f, s = precision_recall_fscore_support(G, P, average=None, zero_division=0)
+    # counted directly rather than with sklearn, which reads a one-label indicator matrix
+    # as a binary target and scores the "absent" class instead
+    index = {lab: j for j, lab in enumerate(labels)}
+    G = np.zeros((len(gold), len(labels)), dtype=bool)
+    P = np.zeros_like(G)
+    for i, (g, p) in enumerate(zip(gold, pred)):
+        G[i, [index[x] for x in g]] = True
+        P[i, [index[x] for x in p]] = True
+    tp, predicted, support = (G & P).sum(axis=0), P.sum(axis=0), G.sum(axis=0)
+    precision, recall, f1 = _ratio(tp, predicted), _ratio(tp, support), _ratio(2 * tp, predicted + support)
+    micro_p, micro_r = _ratio(tp.sum(), predicted.sum()), _ratio(tp.sum(), support.sum())
+    micro_f = _ratio(2 * tp.sum(), predicted.sum() + support.sum())
+    out = {"micro": {"precision": round(float(micro_p), 4), "recall": round(float(micro_r), 4),
+                     "f1": round(float(micro_f), 4)},
+           "macro": {"precision": round(float(precision.mean()) if labels else 0.0, 4),
+                     "recall": round(float(recall.mean()) if labels else 0.0, 4),
+                     "f1": round(float(f1.mean()) if labels else 0.0, 4)}}
     out["per_label"] = [
-        {"label": lab, "precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4), "f1": round(float(f[i]), 4),
-         "support": int(s[i]), "predicted": int(P[:, i].sum())}
+        {"label": lab, "precision": round(float(precision[i]), 4), "recall": round(float(recall[i]), 4),
+         "f1": round(float(f1[i]), 4), "support": int(support[i]), "predicted": int(predicted[i])}
         for i, lab in enumerate(labels)
     ]
     return out

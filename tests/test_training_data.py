@@ -1,0 +1,193 @@
+"""Labeled data in every layout users export, errors that point at the bad cell, leak-free
+splits, and thresholds that survive a save and reload."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from themesift.cli import main
+from themesift.models.labels import LabelSpace
+from themesift.models.registry import load_artifact, make_model
+from themesift.training.data import load_labeled
+from themesift.training.labels_io import LabelDataError
+from themesift.training.splits import kfold, train_test_split
+from themesift.training.train import TrainConfig, train
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RESTAURANT = FIXTURES / "train_restaurant.csv"
+EXPECTED = [
+    {"food:positive", "service:negative"},
+    set(),
+    {"price:neutral"},
+    {"food:negative"},
+    {"service:positive", "price:negative"},
+    {"food:positive", "service:positive", "price:positive"},
+]
+TEXTS = ["The pasta was great but the waiter was rude.", "We came on a Tuesday.",
+         "Prices are about what you'd expect.", "Cold soup, warm beer.",
+         "Friendly staff; the bill, however, was a shock.", "Lovely food, friendly staff, fair prices."]
+
+
+def _as_sets(data) -> list[set[str]]:
+    return [set(labels) for labels in data.label_sets]
+
+
+@pytest.fixture
+def list_parquet(tmp_path) -> Path:
+    """The JSONL fixture as Parquet: the labels column becomes a real list<string> column."""
+    frame = pd.read_json(FIXTURES / "train_list.jsonl", lines=True)
+    path = tmp_path / "train_list.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+@pytest.fixture
+def semicolon_xlsx(tmp_path) -> Path:
+    path = tmp_path / "train_semicolon.xlsx"
+    pd.read_csv(FIXTURES / "train_semicolon.csv", keep_default_na=False).to_excel(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("source", ["train_list.jsonl", "parquet", "train_semicolon.csv", "xlsx",
+                                    "train_json_array.csv"])
+def test_labels_column_in_every_format(source, list_parquet, semicolon_xlsx):
+    path = {"parquet": list_parquet, "xlsx": semicolon_xlsx}.get(source, FIXTURES / source)
+    data = load_labeled(path)
+    assert data.texts == TEXTS
+    assert _as_sets(data) == EXPECTED  # polarity case and stray ';' / spaces normalised
+    assert all(lab == lab.strip() and lab.split(":")[1].islower() for labels in data.label_sets for lab in labels)
+
+
+def test_one_column_per_theme_named_or_detected():
+    path = FIXTURES / "train_theme_columns.csv"
+    named = load_labeled(path, labels_column=None, label_columns=["food", "service", "price"])
+    detected = load_labeled(path)  # no 'labels' column: the polarity-only columns are the themes
+    assert _as_sets(named) == _as_sets(detected) == EXPECTED
+    partial = load_labeled(path, label_columns=["price"])
+    assert _as_sets(partial) == [{lab for lab in s if lab.startswith("price")} for s in EXPECTED]
+
+
+def test_all_layouts_hash_identically(list_parquet):
+    """The same labels in another layout are the same training data, byte for byte."""
+    paths = [FIXTURES / "train_list.jsonl", list_parquet, FIXTURES / "train_json_array.csv",
+             FIXTURES / "train_semicolon.csv", FIXTURES / "train_theme_columns.csv"]
+    hashes = {load_labeled(p).data_hash() for p in paths}
+    assert len(hashes) == 1
+
+
+def _write_csv(tmp_path: Path, labels: list[str], name: str = "bad.csv") -> Path:
+    path = tmp_path / name
+    pd.DataFrame({"text": [f"comment number {i}" for i in range(len(labels))], "labels": labels}).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("bad, needle", [
+    ("food:great", "great"),                         # unknown polarity
+    ("food:positive:extra", "food:positive:extra"),  # a:b:c
+    ("food:positive;food:negative", "appears twice"),  # one theme, two polarities
+    ('["food:positive"', '["food:positive"'),       # broken JSON array
+    (":positive", "no theme"),
+])
+def test_bad_label_names_file_row_and_value(tmp_path, bad, needle):
+    path = _write_csv(tmp_path, ["service:positive", "", bad, "price:negative"])
+    with pytest.raises(LabelDataError) as err:
+        load_labeled(path)
+    message = str(err.value)
+    assert str(path) in message and "row 3" in message and needle in message
+    assert "'labels'" in message  # the column
+
+
+def test_bad_polarity_in_theme_column_names_the_cell(tmp_path):
+    path = tmp_path / "cols.csv"
+    pd.DataFrame({"text": ["a", "b", "c"], "food": ["positive", "", "yummy"], "price": ["", "negative", ""]}).to_csv(
+        path, index=False)
+    with pytest.raises(LabelDataError, match=r"row 3, column 'food': 'yummy' is not a polarity"):
+        load_labeled(path, label_columns=["food", "price"])
+    with pytest.raises(LabelDataError, match=r"label columns \['drinks'\] not found"):
+        load_labeled(path, label_columns=["drinks"])
+
+
+def test_unknown_theme_against_a_taxonomy(tmp_path):
+    path = _write_csv(tmp_path, ["food:positive", "parking:negative"])
+    space = LabelSpace(("food", "service", "price"))
+    with pytest.raises(LabelDataError) as err:
+        load_labeled(path, label_space=space)
+    assert str(path) in str(err.value) and "row 2" in str(err.value) and "'parking'" in str(err.value)
+
+
+def test_cli_train_with_taxonomy_rejects_unknown_theme(tmp_path, capsys):
+    taxonomy = tmp_path / "themes.yaml"
+    taxonomy.write_text("version: resto-1\nthemes:\n  - id: food\n  - id: service\n  - id: price\n", "utf-8")
+    path = _write_csv(tmp_path, ["food:positive"] * 5 + ["decor:negative"])
+    rc = main(["train", "--data", str(path), "--taxonomy", str(taxonomy), "-o", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "row 6" in err and "'decor'" in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_blank_text_is_an_error_but_empty_labels_are_not(tmp_path):
+    ok = _write_csv(tmp_path, ["", "[]", "food:positive"], "ok.csv")
+    assert load_labeled(ok).label_sets == [[], [], ["food:positive"]]
+    path = tmp_path / "blank.csv"
+    pd.DataFrame({"text": ["fine", "   ", "also fine"], "labels": ["", "", ""]}).to_csv(path, index=False)
+    with pytest.raises(LabelDataError, match=r"row 2, column 'text'"):
+        load_labeled(path)
+
+
+# --- splits: a duplicate never sits on both sides ---------------------------------------
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def test_train_dev_split_keeps_duplicates_together():
+    data = load_labeled(RESTAURANT, text_column="comment")
+    keys = [_key(t) for t in data.texts]
+    assert len(set(keys)) < len(keys)  # the fixture has case/spacing copies
+    for seed in (0, 1, 2):
+        train_idx, dev_idx = train_test_split(data.texts, data.label_sets, test_size=0.2, seed=seed)
+        assert sorted([*train_idx, *dev_idx]) == list(range(len(data)))
+        assert not {keys[i] for i in train_idx} & {keys[i] for i in dev_idx}
+    again = train_test_split(data.texts, data.label_sets, test_size=0.2, seed=2)
+    assert np.array_equal(again[1], dev_idx)  # seeded: the same split every time
+
+
+def test_kfold_keeps_duplicates_in_one_fold():
+    data = load_labeled(RESTAURANT, text_column="comment")
+    keys = [_key(t) for t in data.texts]
+    seen: dict[str, int] = {}
+    for k, (_, test_idx) in enumerate(kfold(data.texts, data.label_sets, folds=4, seed=0)):
+        for i in test_idx:
+            assert seen.setdefault(keys[i], k) == k
+    assert len(seen) == len(set(keys))
+
+
+# --- thresholds: stored in the artifact, used after reload --------------------------------
+
+def test_trained_thresholds_are_stored_and_reloaded(tmp_path):
+    cfg = TrainConfig(data=str(RESTAURANT), output=str(tmp_path / "model"), text_column="comment",
+                      labels_column="labels", dev_size=0.25, seed=3)
+    result = train(cfg)
+    stored = json.loads((result.path / "thresholds.json").read_text("utf-8"))
+    assert stored == dict(zip(result.model.themes, map(float, result.model.thresholds_)))
+    assert stored == result.metrics["thresholds"] == json.loads((result.path / "metrics.json").read_text())["thresholds"]
+    loaded = load_artifact(result.path)
+    assert np.array_equal(loaded.thresholds_, result.model.thresholds_)
+    data = load_labeled(RESTAURANT, text_column="comment")
+    assert loaded.predict(data.texts) == result.model.predict(data.texts)
+
+
+def test_custom_thresholds_change_predictions_and_survive_reload(tmp_path):
+    data = load_labeled(RESTAURANT, text_column="comment")
+    model = make_model("tfidf").fit(data.texts, data.label_sets)
+    at_half = model.predict(data.texts)
+    model.set_thresholds({"food": 0.05, "service": 0.95, "price": 0.5})
+    moved = model.predict(data.texts)
+    assert moved != at_half  # the thresholds are what decides presence
+    loaded = load_artifact(model.save(tmp_path / "m"))
+    assert dict(zip(loaded.themes, loaded.thresholds_)) == {"food": 0.05, "service": 0.95, "price": 0.5}
+    assert loaded.predict(data.texts) == moved
