@@ -23,7 +23,8 @@ def _input_args(p: argparse.ArgumentParser) -> None:
 
 
 def _label_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--text-column", default="text", metavar="COL", help="column holding the texts (default: text)")
+    p.add_argument("--text-column", default=None, metavar="COL",
+                   help="column holding the texts (default: text/comment/response/feedback/review if unique)")
     p.add_argument("--labels-column", default="labels", metavar="COL",
                    help="column of labels: a list or a ';'-separated 'theme:polarity' string (default: labels)")
     p.add_argument("--label-columns", default=None, metavar="A,B,C",

@@ -102,7 +102,7 @@ def cmd_evaluate(args: Namespace) -> int:
 
     model = _run(load_model, args.model)
     data = _run(load_labeled, args.data, text_column=args.text_column, labels_column=args.labels_column,
-                label_columns=_label_columns(args.label_columns))
+                label_columns=_label_columns(args.label_columns), polarities=model.label_space_.polarities)
     if args.report or args.compare:
         from themesift.training.report import write_evaluation_report
 
@@ -112,6 +112,11 @@ def cmd_evaluate(args: Namespace) -> int:
     else:
         metrics = evaluate_model(model, data.texts, data.label_sets)
     print(format_metrics(metrics))
+    if "compare" in metrics:
+        print(f"\nF1 of {args.model} minus {args.compare}:")
+        for level, by_avg in metrics["compare"]["delta"].items():
+            for avg, scores in by_avg.items():
+                print(f"  {level:<16}{avg:<7}{scores['f1']:+.3f}")
     if args.json:
         from themesift.models.artifact import write_json
 
