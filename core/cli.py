@@ -80,6 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dev-size", type=float, default=0.1, help="share of --data held out when no --dev (default 0.1)")
 
+    p = sub.add_parser("ensemble", help="average trained models into one, thresholds tuned on dev",
+                       description="Combine trained model directories (same themes) into one artifact that "
+                                   "averages their probabilities; per-theme thresholds are tuned on --dev.")
+    p.add_argument("--member", action="append", required=True, metavar="DIR", help="a trained model (repeat)")
+    p.add_argument("--weights", default=None, metavar="W1,W2", help="member weights (default: equal)")
+    p.add_argument("--dev", required=True, help="labeled dev file for the thresholds")
+    p.add_argument("--test", default=None, help="optional test file, scored once")
+    p.add_argument("--output", "-o", required=True, metavar="DIR")
+    p.add_argument("--text-column", default=None, metavar="COL")
+    p.add_argument("--labels-column", default="labels", metavar="COL")
+
     p = sub.add_parser("evaluate", help="score a model on labeled data",
                        description="Micro/macro precision, recall and F1 for themes and theme:polarity, per label.")
     p.add_argument("--model", default="default", metavar="DIR|default")

@@ -84,14 +84,29 @@ def cmd_train(args: Namespace) -> int:
         result = _run(train, cfg)
     except TypeError as exc:  # unknown --param for the family
         raise UserError(str(exc)) from None
+    _print_scores(result.metrics)
+    print(f"\nmodel written to {result.path} ({result.metrics['training_seconds']} s)")
+    return 0
+
+
+def _print_scores(metrics: dict) -> None:
     from themesift.training.evaluate import format_metrics
 
-    print(f"dev ({result.metrics['data']['dev']['source']}):")
-    print(format_metrics(result.metrics["dev"], per_label=False))
-    if "test" in result.metrics:
+    print(f"dev ({metrics['data']['dev']['source']}):")
+    print(format_metrics(metrics["dev"], per_label=False))
+    if "test" in metrics:
         print("\ntest:")
-        print(format_metrics(result.metrics["test"], per_label=False))
-    print(f"\nmodel written to {result.path} ({result.metrics['training_seconds']} s)")
+        print(format_metrics(metrics["test"], per_label=False))
+
+
+def cmd_ensemble(args: Namespace) -> int:
+    from themesift.training.ensemble import build_ensemble
+
+    weights = [float(w) for w in args.weights.split(",")] if args.weights else None
+    result = _run(build_ensemble, args.member, args.dev, args.output, weights=weights, test=args.test,
+                  text_column=args.text_column, labels_column=args.labels_column)
+    _print_scores(result.metrics)
+    print(f"\nmodel written to {result.path}")
     return 0
 
 
@@ -163,5 +178,5 @@ def cmd_spark_classify(args: Namespace) -> int:
 
 COMMANDS = {
     "predict": cmd_predict, "classify": cmd_classify, "train": cmd_train, "evaluate": cmd_evaluate,
-    "cv": cmd_cv, "report": cmd_report, "serve": cmd_serve, "spark-classify": cmd_spark_classify,
+    "cv": cmd_cv, "ensemble": cmd_ensemble, "report": cmd_report, "serve": cmd_serve, "spark-classify": cmd_spark_classify,
 }

@@ -16,6 +16,7 @@ from themesift.models import artifact
 from themesift.models.base import ThemeClassifier
 from themesift.models.encoder import DEFAULT_BASE_MODEL, encode, load_tokenizer_and_encoder
 from themesift.models.heads import fit_linear_heads, softmax_per_theme
+from themesift.models.onnx_backend import PooledEncoder, resolve_backend, runner_for
 
 ENCODER_WEIGHTS = "encoder.safetensors"
 
@@ -25,7 +26,7 @@ class EmbedClassifier(ThemeClassifier):
 
     def __init__(self, base_model: str = DEFAULT_BASE_MODEL, C: float = 4.0, max_length: int = 256,
                  batch_size: int = 64, contrastive_steps: int = 0, contrastive_lr: float = 2e-5,
-                 seed: int = 0):
+                 seed: int = 0, backend: str | None = None):
         self.base_model = base_model
         self.C = C
         self.max_length = max_length
@@ -33,14 +34,20 @@ class EmbedClassifier(ThemeClassifier):
         self.contrastive_steps = contrastive_steps
         self.contrastive_lr = contrastive_lr
         self.seed = seed
+        self.backend = backend  # inference only: "torch" | "onnx" | "onnx-int8"; None = THEMESIFT_BACKEND or default
 
     def _encoder(self):
         if not hasattr(self, "encoder_"):
             self.tokenizer_, self.encoder_ = load_tokenizer_and_encoder(self.base_model)
         return self.tokenizer_, self.encoder_
 
-    def embed(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def embed(self, texts: list[str], progress: bool = False, *, backend: str | None = None) -> np.ndarray:
         tokenizer, encoder = self._encoder()
+        backend = resolve_backend(backend or self.backend)  # backend: ONNX Runtime when selected
+        if backend != "torch":
+            if getattr(self, "_onnx_", None) is None or self._onnx_[0] != backend:
+                self._onnx_ = (backend, runner_for(PooledEncoder(encoder), backend))
+            return self._onnx_[1].run(tokenizer, texts, max_length=self.max_length, batch_size=self.batch_size)
         return encode(tokenizer, encoder, texts, batch_size=self.batch_size, max_length=self.max_length,
                       progress=progress)
 
@@ -52,7 +59,8 @@ class EmbedClassifier(ThemeClassifier):
             contrastive_tune(tokenizer, encoder, texts, y, steps=self.contrastive_steps, lr=self.contrastive_lr,
                              max_length=self.max_length, seed=self.seed)
             self.encoder_tuned_ = True
-        X = self.embed(texts, progress=len(texts) > 500)
+        self._onnx_ = None  # backend: the encoder may have changed; training embeds with torch
+        X = self.embed(texts, progress=len(texts) > 500, backend="torch")
         self.coef_, self.bias_ = fit_linear_heads(X, y, self.label_space_.n_classes, C=self.C, seed=self.seed)
 
     def _predict_proba(self, texts):
@@ -76,3 +84,4 @@ class EmbedClassifier(ThemeClassifier):
             _, encoder = self._encoder()
             encoder.load_state_dict(load_torch(str(directory / ENCODER_WEIGHTS)))
             self.encoder_tuned_ = True
+        self._onnx_ = None  # backend: built on first predict

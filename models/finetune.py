@@ -18,6 +18,8 @@ from themesift.models.base import ThemeClassifier
 from themesift.models.encoder import (DEFAULT_BASE_MODEL, configure_threads, length_sorted_batches,
                                       load_tokenizer_and_encoder, mean_pool)
 from themesift.models.finetune_loop import TrainSettings, train_network
+from themesift.models.heads import softmax_per_theme
+from themesift.models.onnx_backend import resolve_backend, runner_for
 
 LORA_TARGETS = r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
 
@@ -43,7 +45,7 @@ class FinetuneClassifier(ThemeClassifier):
                  lora_dropout: float = 0.05, epochs: int = 4, lr: float | None = None, head_lr: float = 1e-3,
                  batch_size: int = 32, grad_accum: int = 1, warmup: float = 0.1, weight_decay: float = 0.01,
                  max_length: int = 256, class_weighting: bool = True, patience: int = 1, seed: int = 0,
-                 progress: bool = True, infer_batch_size: int = 64):
+                 progress: bool = True, infer_batch_size: int = 64, backend: str | None = None):
         self.base_model = base_model
         self.lora_r = lora_r
         self.lora_alpha = lora_alpha
@@ -61,6 +63,7 @@ class FinetuneClassifier(ThemeClassifier):
         self.seed = seed
         self.progress = progress
         self.infer_batch_size = infer_batch_size
+        self.backend = backend  # inference only: "torch" | "onnx" | "onnx-int8"; None = THEMESIFT_BACKEND or default
 
     # -- building ---------------------------------------------------------------------
     def _lora_config(self):
@@ -79,6 +82,7 @@ class FinetuneClassifier(ThemeClassifier):
 
     def _fit(self, texts, y, dev) -> None:
         torch.manual_seed(self.seed)
+        self._onnx_ = None  # backend: stale after a refit
         self._build(with_lora=self.lora_r > 0)
         settings = TrainSettings(
             epochs=self.epochs, lr=self.lr or (1e-3 if self.lora_r > 0 else 5e-5), head_lr=self.head_lr,
@@ -86,12 +90,23 @@ class FinetuneClassifier(ThemeClassifier):
             weight_decay=self.weight_decay, max_length=self.max_length, class_weighting=self.class_weighting,
             patience=self.patience, seed=self.seed, progress=self.progress)
         self.history_ = train_network(self.network_, self.tokenizer_, texts, y, self.label_space_.n_classes,
-                                      settings, dev=dev, predict_proba=self._predict_proba)
+                                      settings, dev=dev, predict_proba=self._torch_proba)
         self.network_.eval()
 
     # -- inference --------------------------------------------------------------------
-    @torch.inference_mode()
     def _predict_proba(self, texts):
+        # backend: ONNX Runtime when selected (onnx_backend.py); the export merges LoRA in a copy
+        backend = resolve_backend(self.backend)
+        if backend == "torch":
+            return self._torch_proba(texts)
+        if getattr(self, "_onnx_", None) is None or self._onnx_[0] != backend:
+            self._onnx_ = (backend, runner_for(self.network_, backend))
+        logits = self._onnx_[1].run(self.tokenizer_, texts, max_length=self.max_length,
+                                    batch_size=self.infer_batch_size)
+        return softmax_per_theme(logits, self.label_space_.n_themes, self.label_space_.n_classes).astype(np.float32)
+
+    @torch.inference_mode()
+    def _torch_proba(self, texts):
         configure_threads()
         self.network_.eval()
         n_themes, n_classes = self.label_space_.n_themes, self.label_space_.n_classes
@@ -108,11 +123,12 @@ class FinetuneClassifier(ThemeClassifier):
         state = {f"head.{k}": v for k, v in self.network_.head.state_dict().items()}
         encoder = self.network_.encoder
         if self.lora_r > 0:
-            from peft import get_peft_model_state_dict
+            if hasattr(encoder, "peft_config"):
+                from peft import get_peft_model_state_dict
 
-            if not hasattr(encoder, "peft_config"):
-                raise RuntimeError("LoRA adapters were already merged; cannot save them separately")
-            state.update({f"lora.{k}": v for k, v in get_peft_model_state_dict(encoder).items()})
+                state.update({f"lora.{k}": v for k, v in get_peft_model_state_dict(encoder).items()})
+            else:  # loaded from disk: adapters were merged, re-save the ones we read
+                state.update({f"lora.{k}": v for k, v in self.lora_state_.items()})
         else:
             state.update({f"encoder.{k}": v for k, v in encoder.state_dict().items()})
         save_file({k: v.detach().contiguous() for k, v in state.items()}, str(directory / artifact.WEIGHTS))
@@ -120,14 +136,33 @@ class FinetuneClassifier(ThemeClassifier):
     def _load_weights(self, directory: Path) -> None:
         state = load_file(str(directory / artifact.WEIGHTS))
         part = lambda prefix: {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}  # noqa: E731
-        self._build(with_lora=self.lora_r > 0)
+        self._build(with_lora=False)
         if self.lora_r > 0:
-            from peft import set_peft_model_state_dict
-
-            set_peft_model_state_dict(self.network_.encoder, part("lora."))
-            # Keep the adapters unmerged objects out of the inference path: merge once.
-            self.network_.encoder = self.network_.encoder.merge_and_unload()
+            self.lora_state_ = part("lora.")
+            merge_lora(self.network_.encoder, self.lora_state_, scale=self.lora_alpha / self.lora_r)
         else:
             self.network_.encoder.load_state_dict(part("encoder."))
         self.network_.head.load_state_dict(part("head."))
         self.network_.eval()
+
+
+@torch.no_grad()
+def merge_lora(encoder: torch.nn.Module, lora_state: dict[str, torch.Tensor], scale: float) -> None:
+    """Fold peft-format LoRA adapters into the base weights: W += scale · B·A.
+
+    Doing this by hand keeps ``peft`` (slow to import) off the inference path, and the
+    merged model runs exactly as fast as the plain encoder.
+    """
+    modules = dict(encoder.named_modules())
+    merged = 0
+    for key, a in lora_state.items():
+        if not key.endswith(".lora_A.weight"):
+            continue
+        name = key[: -len(".lora_A.weight")].removeprefix("base_model.model.")
+        if name not in modules:
+            raise ValueError(f"LoRA adapter for {name!r} does not match the base model")
+        b = lora_state[key.replace(".lora_A.", ".lora_B.")]
+        modules[name].weight += scale * (b.float() @ a.float()).to(modules[name].weight.dtype)
+        merged += 1
+    if merged == 0:
+        raise ValueError("no LoRA adapters found in the weights file")

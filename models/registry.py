@@ -14,6 +14,7 @@ FAMILIES: dict[str, str] = {
     "tfidf": "themesift.models.tfidf:TfidfClassifier",
     "embed": "themesift.models.embed:EmbedClassifier",
     "finetune": "themesift.models.finetune:FinetuneClassifier",
+    "ensemble": "themesift.models.ensemble:EnsembleClassifier",
 }
 
 

@@ -1,0 +1,67 @@
+"""Combine trained artifacts into one ensemble artifact, thresholds tuned on dev."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from themesift.models import artifact
+from themesift.models.ensemble import EnsembleClassifier
+from themesift.models.registry import load_artifact
+from themesift.models.taxonomy import Taxonomy
+from themesift.training.card import model_card
+from themesift.training.data import load_labeled
+from themesift.training.evaluate import evaluate_label_sets
+from themesift.training.provenance import hardware, package_versions
+from themesift.training.thresholds import tune_thresholds
+
+
+@dataclass
+class EnsembleResult:
+    model: EnsembleClassifier
+    metrics: dict
+    path: Path
+
+
+def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
+                   weights: Sequence[float] | None = None, test: str | Path | None = None,
+                   text_column: str | None = None, labels_column: str = "labels") -> EnsembleResult:
+    """Average ``members``' probabilities (weighted), tune per-theme thresholds on ``dev``, save."""
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two --member models")
+    started = time.time()
+    models = [load_artifact(m) for m in members]
+    model = EnsembleClassifier.from_members(models, weights)
+    space = model.label_space_
+    load = lambda path: load_labeled(path, text_column=text_column, labels_column=labels_column,  # noqa: E731
+                                     label_space=space, polarities=space.polarities)
+    dev_data = load(dev)
+    proba = model.predict_proba(dev_data.texts)
+    model.set_thresholds(tune_thresholds(proba, space.encode(dev_data.label_sets)))
+    member_metrics = [artifact.read_json(Path(m) / artifact.METRICS) if (Path(m) / artifact.METRICS).is_file() else {}
+                      for m in members]
+    metrics = {
+        "family": "ensemble",
+        "members": [{"path": str(m), "family": mm.family, "data": met.get("data"), "training_seconds":
+                     met.get("training_seconds")} for m, mm, met in zip(members, models, member_metrics)],
+        "weights": list(model._weights()),
+        "seed": model.seed,
+        "data": {"train": (member_metrics[0].get("data") or {}).get("train", {"path": "see members", "rows": 0, "hash": ""}),
+                 "dev": {"source": f"file {dev}", "rows": len(dev_data), "hash": dev_data.data_hash()}},
+        "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
+        "training_seconds": round(sum(met.get("training_seconds") or 0 for met in member_metrics)
+                                  + time.time() - started, 1),
+        "versions": package_versions(),
+        "hardware": hardware(),
+        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "dev": evaluate_label_sets(dev_data.label_sets, model.decode(proba), themes=space.themes),
+    }
+    if test:
+        test_data = load(test)
+        metrics["data"]["test"] = {"path": str(test), "rows": len(test_data), "hash": test_data.data_hash()}
+        metrics["test"] = evaluate_label_sets(test_data.label_sets, model.predict(test_data.texts), themes=space.themes)
+    taxonomy_file = Path(members[0]) / artifact.TAXONOMY
+    taxonomy = Taxonomy.from_json(artifact.read_json(taxonomy_file)) if taxonomy_file.is_file() else None
+    path = model.save(output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics))
+    return EnsembleResult(model, metrics, path)
