@@ -76,3 +76,22 @@ def test_finetune_lora_tiny_run_saves_only_adapters(tmp_path):
     assert size < 2_000_000  # adapters + head, not the 90 MB encoder
     loaded = load_artifact(tmp_path / "f")  # adapters merged into the pip-shipped base
     np.testing.assert_allclose(loaded.predict_proba(TOY_TEXTS[:6]), before, atol=1e-4)
+
+
+def test_ensemble_averages_members_and_round_trips(tmp_path):
+    a = make_model("tfidf", min_df=1, C=1.0).fit(TOY_TEXTS, TOY_LABELS)
+    b = make_model("tfidf", min_df=1, C=20.0).fit(TOY_TEXTS, TOY_LABELS)
+    from themesift.models.ensemble import EnsembleClassifier
+
+    ens = EnsembleClassifier.from_members([a, b], weights=[3, 1])
+    expected = 0.75 * a.predict_proba(TOY_TEXTS) + 0.25 * b.predict_proba(TOY_TEXTS)
+    np.testing.assert_allclose(ens.predict_proba(TOY_TEXTS), expected, atol=1e-9)
+    _check_contract(ens, TOY_TEXTS[:6])
+    ens.save(tmp_path / "ens")
+    loaded = load_artifact(tmp_path / "ens")
+    assert loaded.family == "ensemble" and len(loaded.members_) == 2
+    np.testing.assert_allclose(loaded.predict_proba(TOY_TEXTS), expected, atol=1e-6)
+    other = make_model("tfidf", min_df=1).fit(TOY_TEXTS, [[lab.replace("pay", "salary") for lab in labels]
+                                                          for labels in TOY_LABELS])
+    with pytest.raises(ValueError, match="same themes"):
+        EnsembleClassifier.from_members([a, other])
