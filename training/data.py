@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from themesift.models.labels import LabelSpace
+from themesift.models.labels import POLARITIES, LabelSpace
 from themesift.nlp.normalize import normalize_text, text_problem
 from themesift.nlp.tables import read_table, resolve_text_column
 from themesift.training.labels_io import (LabelDataError, is_polarity_column, parse_label_column,
@@ -19,6 +19,7 @@ class LabeledData:
     texts: list[str]
     label_sets: list[list[str]]
     source: str = ""
+    polarities: tuple[str, ...] = POLARITIES  # the polarity values the labels were checked against
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -32,23 +33,26 @@ class LabeledData:
         return "sha256:" + h.hexdigest()
 
     def subset(self, idx: Sequence[int]) -> "LabeledData":
-        return LabeledData([self.texts[i] for i in idx], [self.label_sets[i] for i in idx], self.source)
+        return LabeledData([self.texts[i] for i in idx], [self.label_sets[i] for i in idx], self.source,
+                           self.polarities)
 
 
 def load_labeled(path: str | Path, *, text_column: str = "text", labels_column: str | None = "labels",
                  label_columns: Sequence[str] | None = None, label_space: LabelSpace | None = None,
-                 encoding: str | None = None) -> LabeledData:
+                 encoding: str | None = None, polarities: Sequence[str] | None = None) -> LabeledData:
     """Read texts and label sets; every bad value is an error naming file, row and value.
 
     Labels come from ``labels_column`` (a list or ``;``-separated ``theme:polarity``), or
     from ``label_columns`` (one column per theme holding a polarity or blank). When the
     labels column is absent and every other column holds only polarities and blanks,
-    those columns are taken as theme columns.
+    those columns are taken as theme columns. ``polarities`` widens the allowed polarity values
+    (e.g. SemEval's ``conflict``); default: the label space's, else positive/negative/neutral.
     """
     source = str(path)
+    pols = tuple(polarities) if polarities else (label_space.polarities if label_space else POLARITIES)
     frame = read_table(path, encoding=encoding)
     if "_parse_error" in frame:
-        bad = frame[frame["_parse_error"].astype(str).str.len() > 0]
+        bad = frame[frame["_parse_error"].notna()]  # None on good rows (astype(str) would make it "None")
         if len(bad):
             raise LabelDataError(f"{source}: {bad['_parse_error'].iloc[0]}")
     text_column = resolve_text_column(list(frame.columns), text_column)
@@ -56,16 +60,17 @@ def load_labeled(path: str | Path, *, text_column: str = "text", labels_column: 
         missing = [c for c in label_columns if c not in frame.columns]
         if missing:
             raise LabelDataError(f"{source}: label columns {missing} not found; columns are {list(frame.columns)}")
-        label_sets = parse_theme_columns(frame, label_columns, source=source)
+        label_sets = parse_theme_columns(frame, label_columns, source=source, polarities=pols)
     elif labels_column and labels_column in frame.columns:
-        label_sets = parse_label_column(frame[labels_column].tolist(), source=source, column=labels_column)
+        label_sets = parse_label_column(frame[labels_column].tolist(), source=source, column=labels_column,
+                                        polarities=pols)
     else:
         others = [c for c in frame.columns if c != text_column]
-        detected = [c for c in others if is_polarity_column(frame[c].tolist())]
+        detected = [c for c in others if is_polarity_column(frame[c].tolist(), pols)]
         if not detected or len(detected) != len([c for c in others if c.lower() not in ("id", "source")]):
             raise LabelDataError(f"{source}: no labels column {labels_column!r}; columns are {list(frame.columns)} "
                                  "(use --labels-column, or --label-columns for one column per theme)")
-        label_sets = parse_theme_columns(frame, detected, source=source)
+        label_sets = parse_theme_columns(frame, detected, source=source, polarities=pols)
     texts = []
     for i, value in enumerate(frame[text_column].tolist()):
         problem = text_problem(value)
@@ -79,4 +84,4 @@ def load_labeled(path: str | Path, *, text_column: str = "text", labels_column: 
                 if theme not in label_space.themes:
                     raise LabelDataError(f"{source}, row {i + 1}: theme {theme!r} is not in the taxonomy "
                                          f"({', '.join(label_space.themes)})")
-    return LabeledData(texts, label_sets, source)
+    return LabeledData(texts, label_sets, source, pols)

@@ -20,7 +20,7 @@ def _is_blank(value: Any) -> bool:
     return isinstance(value, str) and not value.strip()
 
 
-def parse_label_value(value: Any) -> list[str]:
+def parse_label_value(value: Any, polarities: Sequence[str] = POLARITIES) -> list[str]:
     """A list/array, a JSON array string, or a ``;``-separated string → canonical labels."""
     if _is_blank(value):
         return []
@@ -39,7 +39,7 @@ def parse_label_value(value: Any) -> list[str]:
         raise LabelError(f"expected a list of labels or a ';'-separated string, got {type(value).__name__}")
     labels, seen = [], {}
     for item in value:
-        theme, polarity = parse_label(item)
+        theme, polarity = parse_label(item, polarities)
         if theme in seen:
             raise LabelError(f"theme {theme!r} appears twice")
         seen[theme] = polarity
@@ -47,29 +47,31 @@ def parse_label_value(value: Any) -> list[str]:
     return labels
 
 
-def parse_label_column(values: Sequence[Any], *, source: str, column: str, first_row: int = 1) -> list[list[str]]:
+def parse_label_column(values: Sequence[Any], *, source: str, column: str, first_row: int = 1,
+                       polarities: Sequence[str] = POLARITIES) -> list[list[str]]:
     out = []
     for i, value in enumerate(values):
         try:
-            out.append(parse_label_value(value))
+            out.append(parse_label_value(value, polarities))
         except LabelError as exc:
             raise LabelDataError(f"{source}, row {first_row + i}, column {column!r}: bad labels value {value!r}: {exc}") from None
     return out
 
 
-def is_polarity_column(values: Sequence[Any]) -> bool:
+def is_polarity_column(values: Sequence[Any], polarities: Sequence[str] = POLARITIES) -> bool:
     """True when a column holds only polarities and blanks (and at least one polarity)."""
     seen = False
     for value in values:
         if _is_blank(value):
             continue
-        if not isinstance(value, str) or value.strip().lower() not in POLARITIES:
+        if not isinstance(value, str) or value.strip().lower() not in polarities:
             return False
         seen = True
     return seen
 
 
-def parse_theme_columns(frame, columns: Sequence[str], *, source: str, first_row: int = 1) -> list[list[str]]:
+def parse_theme_columns(frame, columns: Sequence[str], *, source: str, first_row: int = 1,
+                        polarities: Sequence[str] = POLARITIES) -> list[list[str]]:
     """One column per theme holding a polarity or blank → label sets (theme = column name)."""
     out: list[list[str]] = [[] for _ in range(len(frame))]
     for column in columns:
@@ -77,8 +79,8 @@ def parse_theme_columns(frame, columns: Sequence[str], *, source: str, first_row
             if _is_blank(value):
                 continue
             polarity = str(value).strip().lower()
-            if polarity not in POLARITIES:
+            if polarity not in polarities:
                 raise LabelDataError(f"{source}, row {first_row + i}, column {column!r}: {value!r} is not a polarity "
-                                     f"({', '.join(POLARITIES)}) or blank")
+                                     f"({', '.join(polarities)}) or blank")
             out[i].append(f"{column}:{polarity}")
     return out

@@ -37,6 +37,7 @@ class TrainConfig:
     taxonomy: str | None = None
     default_taxonomy: bool = False
     tune_thresholds: bool = True
+    polarities: list[str] | None = None  # None: positive/negative/neutral; e.g. add "conflict" for SemEval
 
 
 @dataclass
@@ -48,7 +49,7 @@ class TrainResult:
 
 def _load(cfg: TrainConfig, path: str, space: LabelSpace | None) -> LabeledData:
     return load_labeled(path, text_column=cfg.text_column, labels_column=cfg.labels_column,
-                        label_columns=cfg.label_columns, label_space=space)
+                        label_columns=cfg.label_columns, label_space=space, polarities=cfg.polarities)
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -65,7 +66,9 @@ def train(cfg: TrainConfig) -> TrainResult:
                                             seed=cfg.seed)
         fit_data, dev_data = train_data.subset(fit_idx), train_data.subset(dev_idx)
         dev_note = f"{len(dev_idx)} rows split from train (iterative stratification, seed {cfg.seed})"
-    space = space or LabelSpace.from_label_sets(train_data.label_sets + dev_data.label_sets)
+    polarities = train_data.polarities
+    space = (LabelSpace(space.themes, polarities) if space else
+             LabelSpace.from_label_sets(train_data.label_sets + dev_data.label_sets, polarities))
 
     params = dict(cfg.params)
     params.setdefault("seed", cfg.seed)
