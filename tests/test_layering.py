@@ -1,0 +1,34 @@
+"""Data flows one way: nlp → models → training / serve. serve never imports training."""
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FORBIDDEN = {
+    "nlp": ("themesift.models", "themesift.training", "themesift.serve"),
+    "models": ("themesift.training", "themesift.serve"),
+    "serve": ("themesift.training",),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("folder", sorted(FORBIDDEN))
+def test_no_import_against_the_flow(folder):
+    offenders = [f"{py.name} imports {name}" for py in sorted((REPO / folder).glob("*.py"))
+                 for name in _imports(py) if name.startswith(FORBIDDEN[folder])]
+    assert offenders == []
+
+
+def test_no_pickle_in_the_shipped_model():
+    files = list((REPO / "core" / "default_model").rglob("*"))
+    assert files and not [f for f in files if f.suffix in (".pkl", ".pickle", ".joblib", ".bin", ".pt")]
