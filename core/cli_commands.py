@@ -20,7 +20,8 @@ def _user_errors():
     from themesift.nlp.tables import TableError
     from themesift.training.labels_io import LabelDataError
 
-    return (TableError, LabelDataError, LabelError, FileNotFoundError, PermissionError, IsADirectoryError)
+    return (TableError, LabelDataError, LabelError, FileNotFoundError, FileExistsError, PermissionError,
+            IsADirectoryError)
 
 
 def _run(fn, *args, **kwargs):
@@ -165,7 +166,7 @@ def cmd_report(args: Namespace) -> int:
 def cmd_serve(args: Namespace) -> int:
     from themesift.serve.http import run_server
 
-    run_server(model=args.model, host=args.host, port=args.port, workers=args.workers)
+    _run(run_server, model=args.model, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 
