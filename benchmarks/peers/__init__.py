@@ -1,0 +1,1 @@
+"""Runners for compare_peers.py: one module per method, each with ``train`` and ``load``."""
