@@ -29,6 +29,8 @@ def _label_args(p: argparse.ArgumentParser) -> None:
                    help="column of labels: a list or a ';'-separated 'theme:polarity' string (default: labels)")
     p.add_argument("--label-columns", default=None, metavar="A,B,C",
                    help="instead, one column per theme holding a polarity or blank (comma-separated names)")
+    p.add_argument("--polarities", default=None, metavar="P1,P2,...",
+                   help="allowed polarity values (default: positive,negative,neutral; e.g. add conflict)")
 
 
 def build_parser() -> argparse.ArgumentParser:

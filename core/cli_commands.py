@@ -81,6 +81,7 @@ def cmd_train(args: Namespace) -> int:
     cfg.label_columns = _label_columns(args.label_columns)
     cfg.taxonomy, cfg.default_taxonomy = args.taxonomy, args.default_taxonomy
     cfg.seed, cfg.dev_size = args.seed, args.dev_size
+    cfg.polarities = _label_columns(args.polarities)
     try:
         result = _run(train, cfg)
     except TypeError as exc:  # unknown --param for the family
@@ -118,7 +119,8 @@ def cmd_evaluate(args: Namespace) -> int:
 
     model = _run(load_model, args.model)
     data = _run(load_labeled, args.data, text_column=args.text_column, labels_column=args.labels_column,
-                label_columns=_label_columns(args.label_columns), polarities=model.label_space_.polarities)
+                label_columns=_label_columns(args.label_columns),
+                polarities=_label_columns(args.polarities) or model.label_space_.polarities)
     if args.report or args.compare:
         from themesift.training.report import write_evaluation_report
 
@@ -145,7 +147,7 @@ def cmd_cv(args: Namespace) -> int:
 
     result = _run(cross_validate, args.data, family=args.family, folds=args.folds, params=_params(args.param),
                   seed=args.seed, text_column=args.text_column, labels_column=args.labels_column,
-                  label_columns=_label_columns(args.label_columns))
+                  label_columns=_label_columns(args.label_columns), polarities=_label_columns(args.polarities))
     print(format_cv(result))
     if args.json:
         from themesift.models.artifact import write_json
