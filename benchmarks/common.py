@@ -20,10 +20,13 @@ def require(path: Path) -> Path:
 
 
 def read_texts(path: Path, n: int, field: str = "text") -> list[str]:
+    """The first ``n`` non-blank texts of a JSONL file."""
     out = []
     with open(require(path), encoding="utf-8") as fh:
         for line in fh:
-            out.append(json.loads(line)[field])
-            if len(out) >= n:
-                break
+            text = json.loads(line).get(field)
+            if isinstance(text, str) and text.strip():
+                out.append(text)
+                if len(out) >= n:
+                    break
     return out

@@ -139,6 +139,10 @@ def _child(args, phase: str, method: str, dataset: str, workdir: Path, variant: 
 
 def run_all(args) -> list[dict]:
     rows = []
+    previous = Path(args.out) / "results.json"
+    if args.keep and previous.is_file():  # rows of methods not rerun now stay in the table
+        redo = {(d, m) for d in args.datasets for m in args.methods}
+        rows = [r for r in json.loads(previous.read_text())["rows"] if (r["dataset"], r["method"]) not in redo]
     for dataset in args.datasets:
         for method in args.methods:
             workdir = Path(args.out) / "work" / dataset / method
@@ -208,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="on ex-cx-gold, score this ensemble artifact (e.g. core/default_model, trained on "
                              "train/dev with the same recipe) as 'ensemble' and its member_0 as 'finetune' instead "
                              "of training them; training times then come from its metrics.json")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the rows of other methods/datasets already in OUT/results.json")
     for hidden in ("--phase", "--method", "--dataset", "--workdir", "--variant", "--result", "--reuse"):
         parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -23,20 +23,7 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[1]
-POOL = REPO.parent / "shared" / "data" / "employee-reviews" / "pool.jsonl"
-
-
-def read_comments(path: Path, n: int) -> list[str]:
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            text = json.loads(line).get("text")
-            if isinstance(text, str) and text.strip():
-                out.append(text)
-                if len(out) >= n:
-                    break
-    return out
+from common import POOL, REPO, read_texts as read_comments  # noqa: E402
 
 
 def free_port() -> int:
