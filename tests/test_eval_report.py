@@ -121,7 +121,11 @@ def test_json_and_terminal_hold_the_same_metrics(evaluated):
     data, model, other, metrics = evaluated["data"], evaluated["model"], evaluated["other"], evaluated["metrics"]
     expected = evaluate_label_sets(data.label_sets, model.predict(data.texts), themes=model.themes)
     assert {k: metrics[k] for k in expected} == expected
-    assert evaluated["stdout"].strip() == format_metrics(metrics)
+    table, _, deltas = evaluated["stdout"].strip().partition("\n\nF1 of ")
+    assert table == format_metrics(metrics)
+    for level in ("theme", "theme_polarity"):  # the terminal also shows the comparison's F1 deltas
+        for avg in ("micro", "macro"):
+            assert f"{level:<16}{avg:<7}{metrics['compare']['delta'][level][avg]['f1']:+.3f}" in deltas
     theirs = evaluate_label_sets(data.label_sets, other.predict(data.texts), themes=other.themes)
     assert metrics["compare"]["other"] == theirs
     for level in ("theme", "theme_polarity"):
