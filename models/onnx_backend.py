@@ -1,10 +1,12 @@
 """ONNX Runtime inference for the transformer families: the same numbers as torch, less time.
 
-On CPU, ONNX Runtime's fused attention / LayerNorm / GELU kernels run MiniLM faster than
-eager PyTorch, and dynamic int8 weights faster still. A network is exported once per
-distinct set of weights (LoRA adapters merged first) and cached on disk as a plain ONNX
-protobuf, never a pickle, so a server or a Spark executor pays the export only on first
-use. Training always runs in torch; only inference switches.
+Profiling showed ~97 % of ``predict`` in the encoder's arithmetic (two thirds dense GEMMs),
+so the lever is cheaper encoder math: ONNX Runtime's optimised graph gives torch's numbers
+somewhat faster on CPU, dynamic int8 weights faster still (benchmarks/PROFILE.md has the
+figures). A network is exported once per distinct set of weights (LoRA adapters merged
+first) and cached on disk as a plain ONNX protobuf, never a pickle, so a server or a
+Spark executor pays the export only on first use. Training always runs in torch; only
+inference switches.
 
 Choose with a model's ``backend`` parameter or the ``THEMESIFT_BACKEND`` variable:
 ``"torch"``, ``"onnx"`` (fp32) or ``"onnx-int8"``.
@@ -25,6 +27,9 @@ import torch
 from themesift.models.encoder import length_sorted_batches, mean_pool
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
+# fp32 ONNX gives the default model's dev F1 exactly (probabilities within 1e-4) at 1.3-1.6x
+# torch's speed, and int8 costs 0.52 dev points (PROFILE.md). Both stay opt-in until
+# onnxruntime is a core dependency, so that every install runs the same code path.
 DEFAULT_BACKEND = "torch"
 BACKEND_ENV = "THEMESIFT_BACKEND"
 CACHE_ENV = "THEMESIFT_CACHE_DIR"
@@ -135,8 +140,9 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
 
     Per-channel weight scales, and the down-projections (FFN output: more inputs than
     outputs, fed by GELU activations with large outliers) stay fp32. On the default model
-    (ex-cx-gold dev, theme:polarity micro-F1) per-tensor int8 cost more than a point,
-    per-channel on every MatMul 0.96, this recipe 0.40.
+    (ex-cx-gold dev, theme:polarity micro-F1) per-channel int8 on every MatMul cost 0.96
+    points, this recipe 0.40; per-tensor scales were worse still (pooled-embedding cosine
+    0.955 with fp32, against 0.990 per-channel and 0.995 for this recipe).
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic

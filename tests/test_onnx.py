@@ -87,6 +87,10 @@ def test_a_fresh_fit_exports_with_merged_adapters_and_keeps_them(fitted, finetun
 
 
 def test_environment_variable_selects_backend_and_parameter_wins(monkeypatch, finetune_dir):
+    monkeypatch.delenv(onnx_backend.BACKEND_ENV, raising=False)
+    assert onnx_backend.resolve_backend(None) == onnx_backend.DEFAULT_BACKEND == "torch"
+    monkeypatch.setenv(onnx_backend.BACKEND_ENV, "onnx-int8")
+    assert onnx_backend.resolve_backend(None) == "onnx-int8"
     monkeypatch.setenv(onnx_backend.BACKEND_ENV, "onnx")
     assert onnx_backend.resolve_backend(None) == "onnx"
     assert onnx_backend.resolve_backend("torch") == "torch"
