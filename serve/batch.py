@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from themesift.nlp.tables import TableWriter, iter_table_chunks, resolve_text_column
+from themesift.nlp.tables import TableError, TableWriter, iter_table_chunks, resolve_text_column
 from themesift.serve.layouts import ADDED_COLUMNS, to_layout
 from themesift.serve.predict import DEFAULT_MAX_CHARS, ModelLike, predict, resolve_model
 
@@ -114,10 +114,10 @@ def classify_file(input_path: str | Path, output_path: str | Path, *, model: Mod
 
     options = options or ClassifyOptions()
     if options.layout not in ("default", "wide", "long"):
-        raise ValueError(f"unknown layout {options.layout!r}: use default, wide or long")
+        raise TableError(f"unknown layout {options.layout!r}: use default, wide or long")
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.resolve() == output_path.resolve():
-        raise ValueError("the output file must differ from the input file")
+        raise TableError("the output file must differ from the input file")
     clf = resolve_model(model)
     summary = ClassifySummary(str(input_path), str(output_path))
     started = time.time()
@@ -135,7 +135,7 @@ def classify_file(input_path: str | Path, output_path: str | Path, *, model: Mod
             _count(summary, results)
             bar.update(len(chunk))
         if text_column is None:  # empty input: still write a valid, empty output
-            raise ValueError(f"{input_path} has no rows")
+            raise TableError(f"{input_path} has no rows")
     bar.close()
     summary.seconds = time.time() - started
     return summary
