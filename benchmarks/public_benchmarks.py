@@ -48,6 +48,11 @@ FAMILY_PARAMS = {
     "embed": {},
     "finetune": {"lora_r": 0, "epochs": 6, "lr": 8e-5, "patience": 1, "batch_size": 32, "max_length": 128},
 }
+# Two fine-tuning seeds plus TF-IDF; the TF-IDF weight is chosen on dev from ENSEMBLE_TFIDF_WEIGHTS.
+FAMILY_PARAMS["ensemble"] = {"members": [{"family": "finetune", **FAMILY_PARAMS["finetune"], "seed": 0},
+                                         {"family": "finetune", **FAMILY_PARAMS["finetune"], "seed": 1},
+                                         {"family": "tfidf", "seed": 0}]}
+ENSEMBLE_TFIDF_WEIGHTS = (0.0, 0.5, 1.0)  # relative to each fine-tuned member's 1.0
 # Per-dataset budget: airline's 10.5k training tweets cost ~4x SemEval's per epoch on 2 CPU cores.
 DATASET_PARAMS = {"airline": {"finetune": {"epochs": 2, "max_length": 64}}}
 QUICK = {"train": 600, "test": 200, "finetune": {"epochs": 1}}
@@ -123,6 +128,10 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     if spec["threshold_objective"] == "detection":  # subtask 3 ignores polarity: an unknown polarity counts as right
         y_dev = np.where(y_dev != 0, -1, 0)
     model.set_thresholds(tune_thresholds(dev_proba, y_dev))
+    choice = None
+    if family == "ensemble":
+        choice = _choose_ensemble_weights(name, model, dev, y_dev)
+        dev_proba = model.predict_proba(dev.texts)
     train_minutes, cpu_minutes = (time.time() - started) / 60, (time.process_time() - cpu_started) / 60
     row = {
         "dataset": name, "family": family, "params": params, "seed": seed, "quick": quick,
@@ -130,6 +139,7 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
         "data": {"train_rows": len(fit), "dev_rows": len(dev), "train_hash": fit.data_hash(),
                  "dev_hash": dev.data_hash(), "dev": f"{DEV_SIZE:.0%} of train, train_test_split seed {DEV_SEED}"},
         "history": getattr(model, "history_", None),
+        "ensemble_weights": choice,
         "dev": _score(name, dev.label_sets, dev_proba, model),
         "versions": package_versions(), "hardware": hardware(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -144,6 +154,34 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
         row["data"].update(test_rows=len(test), test_hash=test.data_hash())
         row["test"] = _score(name, test.label_sets, test_proba, model)
     return row
+
+
+def _dev_objective(name: str, scores: dict) -> float:
+    """One number to choose by: semeval14 weighs both subtasks equally."""
+    if name == "semeval14":
+        return scores["detection"]["f1"] + scores["polarity_4way"]["accuracy"]
+    return 100 * scores["theme_polarity_micro"]["f1"]
+
+
+def _choose_ensemble_weights(name: str, model, dev, y_dev) -> dict:
+    """Try each TF-IDF weight on dev (thresholds re-tuned each time); keep the best, never look at test."""
+    from themesift.training.thresholds import tune_thresholds
+
+    member_proba = [m.predict_proba(dev.texts) for m in model.members_]
+    tried = []
+    for w_tfidf in ENSEMBLE_TFIDF_WEIGHTS:
+        weights = [w_tfidf if m.family == "tfidf" else 1.0 for m in model.members_]
+        w = np.asarray(weights) / sum(weights)
+        proba = sum(wi * p for wi, p in zip(w, member_proba))
+        thresholds = tune_thresholds(proba, y_dev)
+        model.set_thresholds(thresholds)
+        score = _dev_objective(name, _score(name, dev.label_sets, proba, model))
+        tried.append({"weights": weights, "dev_objective": round(score, 2), "thresholds": thresholds})
+        print(f"  ensemble weights {weights}: dev objective {score:.2f}", flush=True)
+    best = max(tried, key=lambda t: t["dev_objective"])
+    model.weights = best["weights"]
+    model.set_thresholds(best["thresholds"])
+    return {"chosen": best["weights"], "tried": [{k: t[k] for k in ("weights", "dev_objective")} for t in tried]}
 
 
 def config_key(row: dict) -> str:
@@ -176,6 +214,8 @@ def markdown(rows: list[dict]) -> str:
                 s = r[split]
                 d = s["detection"]
                 label = f"themesift {r['family']}{' (quick)' if r['quick'] else ''}{' — DEV' if split == 'dev' else ''}"
+                if r.get("ensemble_weights"):
+                    label += f" (weights {r['ensemble_weights']['chosen']}, chosen on dev)"
                 lines.append(f"| {label} | `{json.dumps(r['params'], sort_keys=True)}` | {_fmt(d['precision'])} | "
                              f"{_fmt(d['recall'])} | **{_fmt(d['f1'])}** | **{_fmt(s['polarity_4way']['accuracy'])}** | "
                              f"{_fmt(s['polarity_3way']['accuracy'])} | {_fmt(s['polarity_binary']['accuracy'])} | "
@@ -233,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
             params = {**FAMILY_PARAMS[family], **DATASET_PARAMS.get(name, {}).get(family, {}),
                       **(QUICK.get(family, {}) if args.quick else {}),
                       **overrides.get(family, {}), "seed": args.seed}
+            if family == "ensemble":  # members get the dataset's and --quick's settings for their family
+                params["members"] = [{**m, **DATASET_PARAMS.get(name, {}).get(m["family"], {}),
+                                      **(QUICK.get(m["family"], {}) if args.quick else {})} for m in params["members"]]
             probe = {"dataset": name, "family": family, "params": params, "seed": args.seed, "quick": args.quick}
             key = config_key(probe)
             done = [r for r in rows if r.get("key") == key and "test" in r]
