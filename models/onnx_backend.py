@@ -27,16 +27,16 @@ import torch
 from themesift.models.encoder import length_sorted_batches, mean_pool
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
-# fp32 ONNX gives the default model's dev F1 exactly (probabilities within 1e-4) at 1.3-1.6x
-# torch's speed, and int8 costs 0.52 dev points (PROFILE.md). Both stay opt-in until
-# onnxruntime is a core dependency, so that every install runs the same code path.
-DEFAULT_BACKEND = "torch"
+# fp32 ONNX gives torch's probabilities (within 1e-4); int8 on the fused graph moves the default
+# model's dev theme:polarity F1 by 0.15 points, inside the 0.5-point budget for a default, for
+# the largest speed-up (benchmarks/PROFILE.md). THEMESIFT_BACKEND=torch restores the plain path.
+DEFAULT_BACKEND = "onnx-int8"
 BACKEND_ENV = "THEMESIFT_BACKEND"
 CACHE_ENV = "THEMESIFT_CACHE_DIR"
 OPSET = 17
 MAX_BATCH_TOKENS = 2048  # padded tokens per batch: long texts go in smaller batches, bounding activation memory
 INPUTS = ("input_ids", "attention_mask")
-_EXPORT_VERSION = "3"  # bump when the export or quantization recipe changes: old cached files are then ignored
+_EXPORT_VERSION = "4"  # bump when the export or quantization recipe changes: old cached files are then ignored
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def resolve_backend(backend: str | None = None) -> str:
     if chosen != "torch" and not onnx_available():
         if requested:
             raise ImportError(f"backend {chosen!r} needs the onnx and onnxruntime packages "
-                              "(pip install 'themesift[bench]')")
+                              "(core dependencies of themesift: reinstall it)")
         return "torch"
     return chosen
 
@@ -119,11 +119,29 @@ def weights_key(module: torch.nn.Module) -> str:
     return h.hexdigest()[:32]
 
 
+def _attention_shape(module: torch.nn.Module) -> tuple[int, int]:
+    """(heads, hidden size) from the first Hugging Face config inside; (0, 0) lets the fuser detect them."""
+    for child in module.modules():
+        config = getattr(child, "config", None)
+        if config is not None and hasattr(config, "num_attention_heads"):
+            return int(config.num_attention_heads), int(config.hidden_size)
+    return 0, 0
+
+
 def export(module: torch.nn.Module, path: str | Path) -> Path:
-    """Export ``module(input_ids, attention_mask)`` with dynamic batch and sequence axes."""
+    """Export ``module(input_ids, attention_mask)`` with dynamic batch and sequence axes.
+
+    The copy that is exported uses the eager attention code: its MatMul/Softmax pattern is
+    the one ONNX Runtime fuses into one ``Attention`` kernel (torch's SDPA export is not),
+    which alone made the default model's fp32 inference ~15 % faster.
+    """
     import warnings
 
-    module = merged(module).eval()
+    module = copy.deepcopy(merged(module)).eval()
+    for child in module.modules():
+        config = getattr(child, "config", None)
+        if config is not None and hasattr(config, "_attn_implementation"):
+            config._attn_implementation = "eager"
     example = (torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]]),
                torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]))
     axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS}
@@ -135,14 +153,35 @@ def export(module: torch.nn.Module, path: str | Path) -> Path:
     return Path(path)
 
 
+def fuse(source: str | Path, target: str | Path, heads: int = 0, hidden: int = 0) -> Path:
+    """Fuse attention, LayerNorm+residual and bias+GELU (onnxruntime's transformer optimizer).
+
+    Fusion runs in Python at ``opt_level=0``, so the file holds standard and onnxruntime
+    contrib ops only, nothing tied to this CPU. An encoder whose graph the fuser does not
+    recognise keeps its plain graph: same numbers, just slower.
+    """
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    logging.disable(logging.WARNING)  # the fuser logs each pattern it does not find
+    try:
+        optimize_model(str(source), model_type="bert", num_heads=heads, hidden_size=hidden,
+                       opt_level=0).save_model_to_file(str(target))
+    except Exception as error:  # noqa: BLE001 - an unfusable graph is still a valid one
+        log.warning("kept the unfused ONNX graph (%s)", error)
+        Path(target).write_bytes(Path(source).read_bytes())
+    finally:
+        logging.disable(logging.NOTSET)
+    return Path(target)
+
+
 def quantize_int8(source: str | Path, target: str | Path) -> Path:
-    """Dynamic int8 quantization of the MatMul weights (activations are quantized per batch).
+    """Dynamic int8 quantization of the weight MatMuls and fused Attention (activations per batch).
 
     Per-channel weight scales, and the down-projections (FFN output: more inputs than
-    outputs, fed by GELU activations with large outliers) stay fp32. On the default model
-    (ex-cx-gold dev, theme:polarity micro-F1) per-channel int8 on every MatMul cost 0.96
-    points, this recipe 0.40; per-tensor scales were worse still (pooled-embedding cosine
-    0.955 with fp32, against 0.990 per-channel and 0.995 for this recipe).
+    outputs, fed by GELU activations with large outliers) and the head stay fp32. On the
+    default model (ex-cx-gold dev, theme:polarity micro-F1) this costs 0.15 points on the
+    fused graph; quantizing the down-projections too cost 0.7-1.0 points, and per-tensor
+    scales were worse still. See benchmarks/PROFILE.md.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -155,7 +194,8 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
     logging.disable(logging.WARNING)  # the quantizer logs a pre-processing hint on the root logger each time
     try:
         quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=down)
+                         op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=down,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # for contrib-op outputs
     finally:
         logging.disable(logging.NOTSET)
     return Path(target)
@@ -200,7 +240,16 @@ def onnx_file(module: torch.nn.Module, backend: str, directory: str | Path | Non
     fp32 = directory / f"{key}.onnx"
     if not fp32.is_file():
         log.info("exporting the network to %s", fp32)
-        _atomic(fp32, lambda tmp: export(module, tmp))
+        heads, hidden = _attention_shape(module)
+
+        def export_and_fuse(tmp: Path) -> None:
+            raw = tmp.with_name(tmp.name + ".raw.onnx")
+            try:
+                fuse(export(module, raw), tmp, heads, hidden)
+            finally:
+                raw.unlink(missing_ok=True)
+
+        _atomic(fp32, export_and_fuse)
     if backend == "onnx":
         return fp32
     int8 = directory / f"{key}.int8.onnx"

@@ -24,7 +24,10 @@ _SPACES = re.compile(r"\s+")
 def _drop_control(text: str) -> str:
     # Unicode categories Cc (control) and Cf (format: zero-width space, BOM, bidi marks) carry no
     # meaning for theme detection but break tokenisation and equality checks. ZWJ (U+200D) is
-    # kept because it glues multi-codepoint emoji together.
+    # kept because it glues multi-codepoint emoji together. Most comments hold no such character:
+    # isprintable() checks that in C, and the per-character loop runs only when it fails.
+    if text.isprintable():
+        return text
     return "".join(
         ch for ch in text if ch == "\u200d" or unicodedata.category(ch) not in ("Cc", "Cf")
     )

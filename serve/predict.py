@@ -61,17 +61,21 @@ def predict(texts: Sequence[Any], model: ModelLike = None, *, evidence: bool = F
     results: list[dict | None] = [None] * len(texts)
     todo, clean = [], []
     for i, value in enumerate(texts):
-        problem = text_problem(value)
-        if problem:
-            results[i] = _result(error=f"{problem} comment")
+        if not isinstance(value, str):
+            results[i] = _result(error=f"{text_problem(value)} comment")
             continue
         warning = None
         if len(value) > max_chars:
             value, warning = value[:max_chars], f"truncated to {max_chars} characters"
             texts[i] = value
+        normalized = normalize_text(value)  # once per text: it is most of a TF-IDF model's predict time
+        if not normalized:
+            results[i] = _result(error="empty comment" if warning is None
+                                 else f"empty comment (no text in the first {max_chars} characters)")
+            continue
         results[i] = _result(warning=warning)
         todo.append(i)
-        clean.append(normalize_text(value))
+        clean.append(normalized)
     if todo:
         proba = clf.predict_proba(clean)
         for row, label_set in zip(todo, _decode_themes(clf, proba)):

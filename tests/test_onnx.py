@@ -70,10 +70,26 @@ def test_int8_runs_and_stays_close(cache, finetune_dir, texts):
     assert np.abs(got - expected).mean() < 0.01
     import onnx
 
-    nodes = [n for n in onnx.load(str(model._onnx_[1].path)).graph.node if n.name.startswith("/encoder/")]
-    # Q, K, V, attention-out and FFN-in of 6 layers are int8; the FFN-out down-projections stay fp32
-    assert sum(n.op_type == "MatMulInteger" for n in nodes) == 30
-    assert sum(n.op_type == "MatMul" and "/output/dense/" in n.name and "attention" not in n.name for n in nodes) == 6
+    graph = onnx.load(str(model._onnx_[1].path)).graph
+    weights = {t.name: tuple(t.dims) for t in graph.initializer}
+    ops = [n.op_type for n in graph.node]
+    # attention fused and int8 in all 6 layers; attention-out and FFN-in int8; FFN-out stays fp32
+    assert ops.count("QAttention") == 6 and "Attention" not in ops
+    assert sum(n.op_type == "MatMulInteger" and n.name.startswith("/encoder/") for n in graph.node) == 12
+    fp32_weight_matmuls = [n for n in graph.node if n.op_type == "MatMul" and any(i in weights for i in n.input)]
+    assert len(fp32_weight_matmuls) == 6
+    assert all(weights[i][0] > weights[i][1] for n in fp32_weight_matmuls for i in n.input if i in weights)
+
+
+def test_fp32_export_fuses_attention_layernorm_and_gelu(cache, finetune_dir):
+    import onnx
+
+    model = load_artifact(finetune_dir).set_params(backend="onnx")
+    model.predict_proba(["My manager listens."])
+    ops = [n.op_type for n in onnx.load(str(model._onnx_[1].path)).graph.node]
+    assert ops.count("Attention") == 6
+    assert ops.count("SkipLayerNormalization") == 12
+    assert ops.count("BiasGelu") == 6
 
 
 def test_a_fresh_fit_exports_with_merged_adapters_and_keeps_them(fitted, finetune_dir, texts, tmp_path):
@@ -88,12 +104,15 @@ def test_a_fresh_fit_exports_with_merged_adapters_and_keeps_them(fitted, finetun
 
 def test_environment_variable_selects_backend_and_parameter_wins(monkeypatch, finetune_dir):
     monkeypatch.delenv(onnx_backend.BACKEND_ENV, raising=False)
-    assert onnx_backend.resolve_backend(None) == onnx_backend.DEFAULT_BACKEND == "torch"
+    assert onnx_backend.resolve_backend(None) == onnx_backend.DEFAULT_BACKEND == "onnx-int8"
     monkeypatch.setenv(onnx_backend.BACKEND_ENV, "onnx-int8")
     assert onnx_backend.resolve_backend(None) == "onnx-int8"
     monkeypatch.setenv(onnx_backend.BACKEND_ENV, "onnx")
     assert onnx_backend.resolve_backend(None) == "onnx"
     assert onnx_backend.resolve_backend("torch") == "torch"
+    monkeypatch.setenv(onnx_backend.BACKEND_ENV, "torch")
+    assert onnx_backend.resolve_backend(None) == "torch"
+    monkeypatch.setenv(onnx_backend.BACKEND_ENV, "onnx")
     model = load_artifact(finetune_dir)
     model.predict_proba(["The canteen food is awful."])
     assert model._onnx_[0] == "onnx"

@@ -37,6 +37,12 @@ def test_huge_text_is_truncated_and_warned(default_model):
     assert "pay_benefits:negative" in result["labels"]
 
 
+def test_text_blank_up_to_the_cut_is_flagged_not_classified(default_model):
+    [result] = predict([" " * 1000 + "The pay is awful."], default_model, max_chars=1000)
+    assert result["labels"] == []
+    assert result["error"] == "empty comment (no text in the first 1000 characters)"
+
+
 def test_evidence_points_into_the_original_text(default_model):
     text = "Great colleagues who help each other.  The pay, however, is  far below market &amp; unfair."
     [result] = predict([text], default_model, evidence=True)
