@@ -17,7 +17,7 @@ Every method is scored with ``themesift.training.evaluate.evaluate_label_sets``
 (micro-F1 of theme:polarity and of theme). Training and inference each run in their own
 subprocess, so peak RSS (the kernel's VmHWM) is per method; inference speed is comments/s
 of one predict call on the first N comments of employee-reviews/pool.jsonl after a warm-up.
-Needs the ``bench`` extra (setfit, onnxruntime, onnx). Writes results.json and results.md.
+Needs the ``bench`` extra (setfit). Writes results.json and results.md.
 """
 from __future__ import annotations
 
@@ -147,8 +147,14 @@ def run_all(args) -> list[dict]:
         for method in args.methods:
             workdir = Path(args.out) / "work" / dataset / method
             workdir.mkdir(parents=True, exist_ok=True)
-            print(f"{dataset} / {method}: training", flush=True)
-            trained = _child(args, "train", method, dataset, workdir)
+            saved = workdir / "train-default.json"
+            if args.infer_only and saved.is_file():  # the model trained by an earlier run in OUT
+                trained = json.loads(saved.read_text())
+            elif args.infer_only:
+                trained = {"error": f"--infer-only: no trained model in {workdir}"}
+            else:
+                print(f"{dataset} / {method}: training", flush=True)
+                trained = _child(args, "train", method, dataset, workdir)
             for variant in METHODS[method]:
                 row = {"dataset": dataset, "method": method, "variant": variant, **trained}
                 if "error" not in trained:
@@ -167,7 +173,10 @@ def _f(row: dict, *keys, fmt="{:.3f}") -> str:
 
 
 def markdown(rows: list[dict], args) -> str:
-    lines = [f"Peer comparison ({'quick smoke run' if args.quick else 'full run'}), {time.strftime('%Y-%m-%d %H:%M')}; "
+    kind = "quick smoke run" if args.quick else "full run"
+    if args.infer_only:
+        kind += ", inference re-run on the models an earlier run trained (train columns from that run)"
+    lines = [f"Peer comparison ({kind}), {time.strftime('%Y-%m-%d %H:%M')}; "
              f"inference on {args.n} pool comments; SetFit max_steps={args.setfit_max_steps}; "
              f"spaCy max_epochs={args.spacy_epochs}.", ""]
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
@@ -192,7 +201,7 @@ def markdown(rows: list[dict], args) -> str:
 def write_results(args, rows: list[dict]) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"quick": args.quick, "n": args.n, "setfit_max_steps": args.setfit_max_steps,
+    meta = {"quick": args.quick, "infer_only": args.infer_only, "n": args.n, "setfit_max_steps": args.setfit_max_steps,
             "spacy_epochs": args.spacy_epochs, "reuse_default": args.reuse_default, "cpus": os.cpu_count(),
             "threads": os.environ.get("THEMESIFT_THREADS")}
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
@@ -212,6 +221,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="on ex-cx-gold, score this ensemble artifact (e.g. core/default_model, trained on "
                              "train/dev with the same recipe) as 'ensemble' and its member_0 as 'finetune' instead "
                              "of training them; training times then come from its metrics.json")
+    parser.add_argument("--infer-only", action="store_true",
+                        help="skip training: re-time and re-score the models an earlier run left in OUT/work "
+                             "(e.g. after an inference change), all methods again in this one run")
     parser.add_argument("--keep", action="store_true",
                         help="keep the rows of other methods/datasets already in OUT/results.json")
     for hidden in ("--phase", "--method", "--dataset", "--workdir", "--variant", "--result", "--reuse"):
