@@ -135,6 +135,7 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     train_minutes, cpu_minutes = (time.time() - started) / 60, (time.process_time() - cpu_started) / 60
     row = {
         "dataset": name, "family": family, "params": params, "seed": seed, "quick": quick,
+        "backend": os.environ.get("THEMESIFT_BACKEND"),
         "train_minutes": round(train_minutes, 2), "train_cpu_minutes": round(cpu_minutes, 2),
         "data": {"train_rows": len(fit), "dev_rows": len(dev), "train_hash": fit.data_hash(),
                  "dev_hash": dev.data_hash(), "dev": f"{DEV_SIZE:.0%} of train, train_test_split seed {DEV_SEED}"},
@@ -253,8 +254,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="model seed (the dev split always uses seed 0)")
     parser.add_argument("--out", default=str(REPO / "runs" / "public"), help="results folder (default runs/public/)")
     parser.add_argument("--force", action="store_true", help="re-score a configuration already scored on test")
+    parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
+                        help="inference backend of the transformer families while scoring (default torch: "
+                             "the reference numbers; benchmarks/PROFILE.md has the int8 difference)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["THEMESIFT_BACKEND"] = args.backend
     families = [f for f in args.families.split(",") if f]
     datasets = [d for d in args.datasets.split(",") if d]
     for d in datasets:
