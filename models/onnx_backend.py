@@ -28,8 +28,8 @@ from themesift.models.encoder import length_sorted_batches, mean_pool
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 # fp32 ONNX gives torch's probabilities (within 1e-4); int8 on the fused graph moves the default
-# model's dev theme:polarity F1 by 0.15 points, inside the 0.5-point budget for a default, for
-# the largest speed-up (benchmarks/PROFILE.md). THEMESIFT_BACKEND=torch restores the plain path.
+# model's dev theme:polarity F1 by -0.39 points, inside the 0.5-point budget for a default, for
+# 1.2x fp32's speed (benchmarks/PROFILE.md). THEMESIFT_BACKEND=torch restores the plain path.
 DEFAULT_BACKEND = "onnx-int8"
 BACKEND_ENV = "THEMESIFT_BACKEND"
 CACHE_ENV = "THEMESIFT_CACHE_DIR"
@@ -178,10 +178,10 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
     """Dynamic int8 quantization of the weight MatMuls and fused Attention (activations per batch).
 
     Per-channel weight scales, and the down-projections (FFN output: more inputs than
-    outputs, fed by GELU activations with large outliers) and the head stay fp32. On the
-    default model (ex-cx-gold dev, theme:polarity micro-F1) this costs 0.15 points on the
-    fused graph; quantizing the down-projections too cost 0.7-1.0 points, and per-tensor
-    scales were worse still. See benchmarks/PROFILE.md.
+    outputs, fed by GELU activations with large outliers) stay fp32. On the default model
+    (ex-cx-gold dev, theme:polarity micro-F1) this costs 0.39 points on the fused graph;
+    quantizing the down-projections too cost 0.7-1.0 points, and per-tensor scales were
+    worse still. See benchmarks/PROFILE.md.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
