@@ -148,12 +148,13 @@ def run_all(args) -> list[dict]:
             workdir = Path(args.out) / "work" / dataset / method
             workdir.mkdir(parents=True, exist_ok=True)
             saved = workdir / "train-default.json"
-            if args.infer_only and saved.is_file():  # the model trained by an earlier run in OUT
+            reusing = method in ("finetune", "ensemble") and dataset == "ex-cx-gold" and args.reuse_default
+            if args.infer_only and saved.is_file() and not reusing:  # the model an earlier run in OUT trained
                 trained = json.loads(saved.read_text())
-            elif args.infer_only:
+            elif args.infer_only and not reusing:
                 trained = {"error": f"--infer-only: no trained model in {workdir}"}
             else:
-                print(f"{dataset} / {method}: training", flush=True)
+                print(f"{dataset} / {method}: {'reusing ' + args.reuse_default if reusing else 'training'}", flush=True)
                 trained = _child(args, "train", method, dataset, workdir)
             for variant in METHODS[method]:
                 row = {"dataset": dataset, "method": method, "variant": variant, **trained}
@@ -223,7 +224,8 @@ def main(argv: list[str] | None = None) -> None:
                              "of training them; training times then come from its metrics.json")
     parser.add_argument("--infer-only", action="store_true",
                         help="skip training: re-time and re-score the models an earlier run left in OUT/work "
-                             "(e.g. after an inference change), all methods again in this one run")
+                             "(e.g. after an inference change), all methods again in this one run; with "
+                             "--reuse-default, finetune/ensemble are read from that artifact as usual")
     parser.add_argument("--keep", action="store_true",
                         help="keep the rows of other methods/datasets already in OUT/results.json")
     for hidden in ("--phase", "--method", "--dataset", "--workdir", "--variant", "--result", "--reuse"):
