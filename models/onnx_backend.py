@@ -137,7 +137,8 @@ def export(module: torch.nn.Module, path: str | Path) -> Path:
     """
     import warnings
 
-    module = copy.deepcopy(merged(module)).eval()
+    copied = merged(module)  # a copy already when LoRA adapters were merged
+    module = (copied if copied is not module else copy.deepcopy(module)).eval()  # the caller's stays on SDPA
     for child in module.modules():
         config = getattr(child, "config", None)
         if config is not None and hasattr(config, "_attn_implementation"):
