@@ -24,18 +24,62 @@ from themesift.models.onnx_backend import resolve_backend, runner_for
 LORA_TARGETS = r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
 
 
-class ThemeNetwork(torch.nn.Module):
-    """Encoder → mean pooling → dropout → linear layer with n_themes × n_classes logits."""
+class ThemeAttentionHead(torch.nn.Module):
+    """One learned query per theme attends over the tokens; each theme's classifier sees its
+    own attention-pooled vector next to the sentence's mean-pooled one.
 
-    def __init__(self, encoder: torch.nn.Module, n_outputs: int, dropout: float = 0.1):
+    A sentence that praises the food and pans the service has one mean vector for both;
+    per-theme attention lets each theme's polarity come from the words about that theme.
+    Queries start at zero, i.e. uniform attention: training begins from plain mean pooling.
+    """
+
+    def __init__(self, hidden_size: int, n_themes: int, n_classes: int):
         super().__init__()
+        self.queries = torch.nn.Parameter(torch.zeros(n_themes, hidden_size))
+        bound = (2 * hidden_size) ** -0.5
+        self.weight = torch.nn.Parameter(torch.empty(n_themes, 2 * hidden_size, n_classes).uniform_(-bound, bound))
+        self.bias = torch.nn.Parameter(torch.zeros(n_themes, n_classes))
+        self.scale = hidden_size ** -0.5
+
+    def forward(self, hidden: torch.Tensor, mask: torch.Tensor, dropout: torch.nn.Module) -> torch.Tensor:
+        scores = torch.einsum("nld,td->ntl", hidden, self.queries) * self.scale
+        scores = scores.masked_fill(mask[:, None, :] == 0, torch.finfo(scores.dtype).min)
+        pooled = torch.einsum("ntl,nld->ntd", torch.softmax(scores, dim=-1), hidden)
+        mean = mean_pool(hidden, mask)[:, None, :].expand_as(pooled)
+        features = dropout(torch.cat([pooled, mean], dim=-1))
+        logits = torch.einsum("ntd,tdc->ntc", features, self.weight) + self.bias
+        return logits.flatten(1)  # not reshape(len(hidden), ...): that would fix the batch size in an ONNX export
+
+
+POOLINGS = ("mean", "theme_attention")
+
+
+class ThemeNetwork(torch.nn.Module):
+    """Encoder → pooling → dropout → n_themes × n_classes logits.
+
+    ``pooling="mean"``: one mean-pooled vector and a linear layer; ``"theme_attention"``:
+    see ThemeAttentionHead.
+    """
+
+    def __init__(self, encoder: torch.nn.Module, n_themes: int, n_classes: int, dropout: float = 0.1,
+                 pooling: str = "mean"):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.encoder = encoder
+        self.pooling = pooling
         self.dropout = torch.nn.Dropout(dropout)
-        self.head = torch.nn.Linear(encoder.config.hidden_size, n_outputs)
+        hidden = encoder.config.hidden_size
+        if pooling == "mean":
+            self.head = torch.nn.Linear(hidden, n_themes * n_classes)
+        else:
+            self.head = ThemeAttentionHead(hidden, n_themes, n_classes)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra) -> torch.Tensor:
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
-        return self.head(self.dropout(mean_pool(hidden, attention_mask)))
+        if self.pooling == "mean":
+            return self.head(self.dropout(mean_pool(hidden, attention_mask)))
+        return self.head(hidden, attention_mask, self.dropout)
 
 
 class FinetuneClassifier(ThemeClassifier):
@@ -45,7 +89,8 @@ class FinetuneClassifier(ThemeClassifier):
                  lora_dropout: float = 0.05, epochs: int = 4, lr: float | None = None, head_lr: float = 1e-3,
                  batch_size: int = 32, grad_accum: int = 1, warmup: float = 0.1, weight_decay: float = 0.01,
                  max_length: int = 256, class_weighting: bool = True, patience: int = 1, seed: int = 0,
-                 progress: bool = True, infer_batch_size: int = 64, backend: str | None = None):
+                 pooling: str = "mean", progress: bool = True, infer_batch_size: int = 64,
+                 backend: str | None = None):
         self.base_model = base_model
         self.lora_r = lora_r
         self.lora_alpha = lora_alpha
@@ -61,6 +106,7 @@ class FinetuneClassifier(ThemeClassifier):
         self.class_weighting = class_weighting
         self.patience = patience
         self.seed = seed
+        self.pooling = pooling
         self.progress = progress
         self.infer_batch_size = infer_batch_size
         self.backend = backend  # inference only: "torch" | "onnx" | "onnx-int8"; None = THEMESIFT_BACKEND or default
@@ -78,7 +124,8 @@ class FinetuneClassifier(ThemeClassifier):
             from peft import get_peft_model
 
             encoder = get_peft_model(encoder, self._lora_config())
-        self.network_ = ThemeNetwork(encoder, self.label_space_.n_themes * self.label_space_.n_classes)
+        self.network_ = ThemeNetwork(encoder, self.label_space_.n_themes, self.label_space_.n_classes,
+                                     pooling=self.pooling)
 
     def _fit(self, texts, y, dev) -> None:
         torch.manual_seed(self.seed)

@@ -95,3 +95,24 @@ def test_ensemble_averages_members_and_round_trips(tmp_path):
                                                           for labels in TOY_LABELS])
     with pytest.raises(ValueError, match="same themes"):
         EnsembleClassifier.from_members([a, other])
+
+
+def test_finetune_theme_attention_head_masks_padding_and_round_trips(tmp_path, monkeypatch):
+    monkeypatch.setenv("THEMESIFT_CACHE_DIR", str(tmp_path / "onnx"))
+    model = make_model("finetune", epochs=2, batch_size=8, progress=False, lora_r=4, pooling="theme_attention",
+                       backend="torch")
+    model.fit(TOY_TEXTS, TOY_LABELS)
+    assert model.network_.head.queries.abs().sum() > 0  # the per-theme queries were trained
+    _check_contract(model, TOY_TEXTS[:6])
+    short = "Salary is fine, manager is awful."
+    alone = model.predict_proba([short])
+    padded = model.set_params(infer_batch_size=2).predict_proba([short, " ".join(TOY_TEXTS)])[:1]
+    np.testing.assert_allclose(padded, alone, atol=1e-5)  # padding tokens get no attention
+    model.save(tmp_path / "f")
+    loaded = load_artifact(tmp_path / "f")
+    assert loaded.get_params()["pooling"] == "theme_attention"
+    np.testing.assert_allclose(loaded.predict_proba(TOY_TEXTS[:6]), model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
+    onnx = loaded.set_params(backend="onnx").predict_proba(TOY_TEXTS[:6])
+    np.testing.assert_allclose(onnx, model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
+    with pytest.raises(ValueError, match="pooling"):
+        make_model("finetune", pooling="max", progress=False).fit(TOY_TEXTS, TOY_LABELS)
