@@ -89,7 +89,7 @@ class FinetuneClassifier(ThemeClassifier):
                  lora_dropout: float = 0.05, epochs: int = 4, lr: float | None = None, head_lr: float = 1e-3,
                  batch_size: int = 32, grad_accum: int = 1, warmup: float = 0.1, weight_decay: float = 0.01,
                  max_length: int = 256, class_weighting: bool = True, patience: int = 1, seed: int = 0,
-                 pooling: str = "mean", progress: bool = True, infer_batch_size: int = 64,
+                 pooling: str = "mean", ema: float = 0.0, progress: bool = True, infer_batch_size: int = 64,
                  backend: str | None = None):
         self.base_model = base_model
         self.lora_r = lora_r
@@ -107,6 +107,7 @@ class FinetuneClassifier(ThemeClassifier):
         self.patience = patience
         self.seed = seed
         self.pooling = pooling
+        self.ema = ema  # decay of an exponential moving average of the weights; 0 = off
         self.progress = progress
         self.infer_batch_size = infer_batch_size
         self.backend = backend  # inference only: "torch" | "onnx" | "onnx-int8"; None = THEMESIFT_BACKEND or default
@@ -135,7 +136,7 @@ class FinetuneClassifier(ThemeClassifier):
             epochs=self.epochs, lr=self.lr or (1e-3 if self.lora_r > 0 else 5e-5), head_lr=self.head_lr,
             batch_size=self.batch_size, grad_accum=self.grad_accum, warmup=self.warmup,
             weight_decay=self.weight_decay, max_length=self.max_length, class_weighting=self.class_weighting,
-            patience=self.patience, seed=self.seed, progress=self.progress)
+            patience=self.patience, seed=self.seed, progress=self.progress, ema=self.ema)
         self.history_ = train_network(self.network_, self.tokenizer_, texts, y, self.label_space_.n_classes,
                                       settings, dev=dev, predict_proba=self._torch_proba)
         self.network_.eval()

@@ -100,7 +100,7 @@ def test_ensemble_averages_members_and_round_trips(tmp_path):
 def test_finetune_theme_attention_head_masks_padding_and_round_trips(tmp_path, monkeypatch):
     monkeypatch.setenv("THEMESIFT_CACHE_DIR", str(tmp_path / "onnx"))
     model = make_model("finetune", epochs=2, batch_size=8, progress=False, lora_r=4, pooling="theme_attention",
-                       backend="torch")
+                       ema=0.9, backend="torch")
     model.fit(TOY_TEXTS, TOY_LABELS)
     assert model.network_.head.queries.abs().sum() > 0  # the per-theme queries were trained
     _check_contract(model, TOY_TEXTS[:6])
@@ -116,3 +116,20 @@ def test_finetune_theme_attention_head_masks_padding_and_round_trips(tmp_path, m
     np.testing.assert_allclose(onnx, model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
     with pytest.raises(ValueError, match="pooling"):
         make_model("finetune", pooling="max", progress=False).fit(TOY_TEXTS, TOY_LABELS)
+
+
+def test_weight_average_tracks_and_swaps():
+    import torch
+
+    from themesift.models.finetune_loop import WeightAverage
+
+    p = torch.nn.Parameter(torch.zeros(2))
+    average = WeightAverage([p], decay=0.5)
+    with torch.no_grad():
+        p.fill_(1.0)
+    average.update()  # warm-up decay min(0.5, 2/11): the average moves most of the way
+    np.testing.assert_allclose(average.shadow[0].numpy(), [9 / 11] * 2, rtol=1e-6)
+    average.swap()
+    np.testing.assert_allclose(p.detach().numpy(), [9 / 11] * 2, rtol=1e-6)
+    average.swap()
+    np.testing.assert_allclose(p.detach().numpy(), [1.0, 1.0])
