@@ -199,7 +199,7 @@ def markdown(rows: list[dict]) -> str:
     lines = ["# Public benchmarks", "",
              "Figures in percent. Dev = 10% of train (seed 0), used for early stopping, thresholds and choosing "
              "settings; test scored once per configuration. Train min = fit + threshold tuning, wall clock, on "
-             "the machine in `hardware` (2 CPU cores shared with other jobs, so wall time varies with load); "
+             "the machine in `hardware` (2 CPU cores, at times shared with other jobs, so wall time varies with load); "
              "CPU min = CPU time of all threads, the load-independent cost.", ""]
     sem = [r for r in rows if r["dataset"] == "semeval14"]
     if sem:
