@@ -114,6 +114,8 @@ def test_finetune_theme_attention_head_masks_padding_and_round_trips(tmp_path, m
     np.testing.assert_allclose(loaded.predict_proba(TOY_TEXTS[:6]), model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
     onnx = loaded.set_params(backend="onnx").predict_proba(TOY_TEXTS[:6])
     np.testing.assert_allclose(onnx, model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
+    live = make_model("finetune", **{**model.get_params(), "ema": 0.0}).fit(TOY_TEXTS, TOY_LABELS)
+    assert np.abs(live.predict_proba(TOY_TEXTS[:6]) - model.predict_proba(TOY_TEXTS[:6])).max() > 1e-3  # kept the average
     with pytest.raises(ValueError, match="pooling"):
         make_model("finetune", pooling="max", progress=False).fit(TOY_TEXTS, TOY_LABELS)
 
