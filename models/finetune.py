@@ -129,6 +129,8 @@ class FinetuneClassifier(ThemeClassifier):
                                      pooling=self.pooling)
 
     def _fit(self, texts, y, dev) -> None:
+        if not 0.0 <= self.ema < 1.0:  # 1 would freeze the average at the starting weights
+            raise ValueError(f"ema is a decay in [0, 1), got {self.ema!r}")
         torch.manual_seed(self.seed)
         self._onnx_ = None  # backend: stale after a refit
         self._build(with_lora=self.lora_r > 0)

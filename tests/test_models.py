@@ -118,6 +118,8 @@ def test_finetune_theme_attention_head_masks_padding_and_round_trips(tmp_path, m
     assert np.abs(live.predict_proba(TOY_TEXTS[:6]) - model.predict_proba(TOY_TEXTS[:6])).max() > 1e-3  # kept the average
     with pytest.raises(ValueError, match="pooling"):
         make_model("finetune", pooling="max", progress=False).fit(TOY_TEXTS, TOY_LABELS)
+    with pytest.raises(ValueError, match="ema"):
+        make_model("finetune", ema=1.0, progress=False).fit(TOY_TEXTS, TOY_LABELS)
 
 
 def test_weight_average_tracks_and_swaps():
