@@ -3,7 +3,8 @@
 With ``lora_r`` > 0 (the default) only LoRA adapters (via ``peft``) and the head are
 trained, so an artifact is a few MB on top of the pip-shipped base; ``lora_r=0`` fine-tunes
 every weight and stores the whole encoder. Adapters are merged into the base at load time,
-so inference costs the same as the plain encoder.
+so inference costs the same as the plain encoder. ``theme_pairs=True`` reads each text once
+per theme, paired with the theme's name (finetune_network.ThemePairs).
 """
 from __future__ import annotations
 
@@ -16,70 +17,13 @@ from safetensors.torch import load_file, save_file
 from themesift.models import artifact
 from themesift.models.base import ThemeClassifier
 from themesift.models.encoder import (DEFAULT_BASE_MODEL, configure_threads, length_sorted_batches,
-                                      load_tokenizer_and_encoder, mean_pool)
+                                      load_tokenizer_and_encoder)
 from themesift.models.finetune_loop import TrainSettings, train_network
+from themesift.models.finetune_network import ThemeNetwork, ThemePairs
 from themesift.models.heads import softmax_per_theme
 from themesift.models.onnx_backend import resolve_backend, runner_for
 
 LORA_TARGETS = r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
-
-
-class ThemeAttentionHead(torch.nn.Module):
-    """One learned query per theme attends over the tokens; each theme's classifier sees its
-    own attention-pooled vector next to the sentence's mean-pooled one.
-
-    A sentence that praises the food and pans the service has one mean vector for both;
-    per-theme attention lets each theme's polarity come from the words about that theme.
-    Queries start at zero, i.e. uniform attention: training begins from plain mean pooling.
-    """
-
-    def __init__(self, hidden_size: int, n_themes: int, n_classes: int):
-        super().__init__()
-        self.queries = torch.nn.Parameter(torch.zeros(n_themes, hidden_size))
-        bound = (2 * hidden_size) ** -0.5
-        self.weight = torch.nn.Parameter(torch.empty(n_themes, 2 * hidden_size, n_classes).uniform_(-bound, bound))
-        self.bias = torch.nn.Parameter(torch.zeros(n_themes, n_classes))
-        self.scale = hidden_size ** -0.5
-
-    def forward(self, hidden: torch.Tensor, mask: torch.Tensor, dropout: torch.nn.Module) -> torch.Tensor:
-        scores = torch.einsum("nld,td->ntl", hidden, self.queries) * self.scale
-        scores = scores.masked_fill(mask[:, None, :] == 0, torch.finfo(scores.dtype).min)
-        pooled = torch.einsum("ntl,nld->ntd", torch.softmax(scores, dim=-1), hidden)
-        mean = mean_pool(hidden, mask)[:, None, :].expand_as(pooled)
-        features = dropout(torch.cat([pooled, mean], dim=-1))
-        logits = torch.einsum("ntd,tdc->ntc", features, self.weight) + self.bias
-        return logits.flatten(1)  # not reshape(len(hidden), ...): that would fix the batch size in an ONNX export
-
-
-POOLINGS = ("mean", "theme_attention")
-
-
-class ThemeNetwork(torch.nn.Module):
-    """Encoder → pooling → dropout → n_themes × n_classes logits.
-
-    ``pooling="mean"``: one mean-pooled vector and a linear layer; ``"theme_attention"``:
-    see ThemeAttentionHead.
-    """
-
-    def __init__(self, encoder: torch.nn.Module, n_themes: int, n_classes: int, dropout: float = 0.1,
-                 pooling: str = "mean"):
-        super().__init__()
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
-        self.encoder = encoder
-        self.pooling = pooling
-        self.dropout = torch.nn.Dropout(dropout)
-        hidden = encoder.config.hidden_size
-        if pooling == "mean":
-            self.head = torch.nn.Linear(hidden, n_themes * n_classes)
-        else:
-            self.head = ThemeAttentionHead(hidden, n_themes, n_classes)
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, **extra) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
-        if self.pooling == "mean":
-            return self.head(self.dropout(mean_pool(hidden, attention_mask)))
-        return self.head(hidden, attention_mask, self.dropout)
 
 
 class FinetuneClassifier(ThemeClassifier):
@@ -89,8 +33,8 @@ class FinetuneClassifier(ThemeClassifier):
                  lora_dropout: float = 0.05, epochs: int = 4, lr: float | None = None, head_lr: float = 1e-3,
                  batch_size: int = 32, grad_accum: int = 1, warmup: float = 0.1, weight_decay: float = 0.01,
                  max_length: int = 256, class_weighting: bool = True, patience: int = 1, seed: int = 0,
-                 pooling: str = "mean", ema: float = 0.0, progress: bool = True, infer_batch_size: int = 64,
-                 backend: str | None = None):
+                 pooling: str = "mean", theme_pairs: bool = False, ema: float = 0.0, progress: bool = True,
+                 infer_batch_size: int = 64, backend: str | None = None):
         self.base_model = base_model
         self.lora_r = lora_r
         self.lora_alpha = lora_alpha
@@ -107,6 +51,7 @@ class FinetuneClassifier(ThemeClassifier):
         self.patience = patience
         self.seed = seed
         self.pooling = pooling
+        self.theme_pairs = theme_pairs  # encode (theme, text) pairs, BERT-pair style: n_themes × the cost
         self.ema = ema  # decay of an exponential moving average of the weights; 0 = off
         self.progress = progress
         self.infer_batch_size = infer_batch_size
@@ -125,8 +70,13 @@ class FinetuneClassifier(ThemeClassifier):
             from peft import get_peft_model
 
             encoder = get_peft_model(encoder, self._lora_config())
+        pairs = None
+        if self.theme_pairs:
+            words = [theme.replace("_", " ").replace("-", " ") for theme in self.label_space_.themes]
+            pairs = ThemePairs(self.tokenizer_(words)["input_ids"], self.tokenizer_.pad_token_id or 0,
+                               use_token_types=getattr(encoder.config, "type_vocab_size", 1) > 1)
         self.network_ = ThemeNetwork(encoder, self.label_space_.n_themes, self.label_space_.n_classes,
-                                     pooling=self.pooling)
+                                     pooling=self.pooling, pairs=pairs)
 
     def _fit(self, texts, y, dev) -> None:
         if not 0.0 <= self.ema < 1.0:  # 1 would freeze the average at the starting weights
@@ -152,8 +102,14 @@ class FinetuneClassifier(ThemeClassifier):
         if getattr(self, "_onnx_", None) is None or self._onnx_[0] != backend:
             self._onnx_ = (backend, runner_for(self.network_, backend))
         logits = self._onnx_[1].run(self.tokenizer_, texts, max_length=self.max_length,
-                                    batch_size=self.infer_batch_size)
+                                    batch_size=self._texts_per_batch())
         return softmax_per_theme(logits, self.label_space_.n_themes, self.label_space_.n_classes).astype(np.float32)
+
+    def _texts_per_batch(self) -> int:
+        """With theme pairs a batch of texts is n_themes sequences each: keep the sequence count."""
+        if not self.theme_pairs:
+            return self.infer_batch_size
+        return max(1, self.infer_batch_size // self.label_space_.n_themes)
 
     @torch.inference_mode()
     def _torch_proba(self, texts):
@@ -161,7 +117,7 @@ class FinetuneClassifier(ThemeClassifier):
         self.network_.eval()
         n_themes, n_classes = self.label_space_.n_themes, self.label_space_.n_classes
         out = np.zeros((len(texts), n_themes, n_classes), dtype=np.float32)
-        for idx in length_sorted_batches([len(t) for t in texts], self.infer_batch_size):
+        for idx in length_sorted_batches([len(t) for t in texts], self._texts_per_batch()):
             enc = self.tokenizer_([texts[i] for i in idx], padding=True, truncation=True,
                                   max_length=self.max_length, return_tensors="pt")
             logits = self.network_(**enc).view(len(idx), n_themes, n_classes)
