@@ -155,6 +155,8 @@ def test_finetune_theme_pairs_score_each_theme_on_its_own_pair(tmp_path, monkeyp
     np.testing.assert_allclose(loaded.predict_proba(TOY_TEXTS[:6]), model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
     onnx = loaded.set_params(backend="onnx").predict_proba(TOY_TEXTS[:6])
     np.testing.assert_allclose(onnx, model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
+    with pytest.raises(ValueError, match="positions"):  # MiniLM has 512; the theme name would push past it
+        make_model("finetune", theme_pairs=True, max_length=512, progress=False).fit(TOY_TEXTS, TOY_LABELS)
 
 
 def test_weight_average_tracks_and_swaps():
