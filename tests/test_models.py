@@ -149,6 +149,16 @@ def test_finetune_theme_pairs_score_each_theme_on_its_own_pair(tmp_path, monkeyp
         other = model.network_(**model.tokenizer_([short], return_tensors="pt"))
         model.network_.pairs.theme_ids = swapped.flip(0)
     assert (logits - other).abs().max() > 1e-3
+    # theme t's logits are the head's theme-t slice of pair t's own encoding, for every t
+    from themesift.models.encoder import mean_pool
+
+    enc = model.tokenizer_([short], return_tensors="pt")
+    with torch.no_grad():
+        built = pairs(enc["input_ids"], enc["attention_mask"])
+        hidden = model.network_.encoder(**built).last_hidden_state
+        by_pair = model.network_.head(mean_pool(hidden, built["attention_mask"])).view(n_themes, n_themes, -1)
+        expected = torch.stack([by_pair[t, t] for t in range(n_themes)]).flatten()
+    np.testing.assert_allclose(logits[0].numpy(), expected.numpy(), atol=1e-5)
     model.save(tmp_path / "f")
     loaded = load_artifact(tmp_path / "f")
     assert loaded.get_params()["theme_pairs"] is True
