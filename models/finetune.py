@@ -72,14 +72,7 @@ class FinetuneClassifier(ThemeClassifier):
             encoder = get_peft_model(encoder, self._lora_config())
         pairs = None
         if self.theme_pairs:
-            words = [theme.replace("_", " ").replace("-", " ") for theme in self.label_space_.themes]
-            pairs = ThemePairs(self.tokenizer_(words)["input_ids"], self.tokenizer_.pad_token_id or 0,
-                               use_token_types=getattr(encoder.config, "type_vocab_size", 1) > 1)
-            longest = self.max_length + pairs.theme_ids.shape[1] - 1
-            if longest > getattr(encoder.config, "max_position_embeddings", longest):
-                raise ValueError(f"with theme_pairs a sequence can take max_length {self.max_length} + "
-                                 f"{pairs.theme_ids.shape[1] - 1} theme tokens = {longest}, more than the encoder's "
-                                 f"{encoder.config.max_position_embeddings} positions: lower max_length")
+            pairs = ThemePairs.for_encoder(self.tokenizer_, encoder.config, self.label_space_.themes, self.max_length)
         self.network_ = ThemeNetwork(encoder, self.label_space_.n_themes, self.label_space_.n_classes,
                                      pooling=self.pooling, pairs=pairs)
 

@@ -61,6 +61,20 @@ class ThemePairs(torch.nn.Module):
         self.register_buffer("theme_mask", mask, persistent=False)
         self.use_token_types = use_token_types
 
+    @classmethod
+    def for_encoder(cls, tokenizer, config, themes: list[str], max_length: int) -> "ThemePairs":
+        """Pairs for these themes (their names, ``_`` and ``-`` read as spaces), refusing a
+        ``max_length`` whose pairs would run past the encoder's positions."""
+        words = [theme.replace("_", " ").replace("-", " ") for theme in themes]
+        pairs = cls(tokenizer(words)["input_ids"], tokenizer.pad_token_id or 0,
+                    use_token_types=getattr(config, "type_vocab_size", 1) > 1)
+        extra = pairs.theme_ids.shape[1] - 1  # the theme segment replaces the text's own first token
+        limit = getattr(config, "max_position_embeddings", max_length + extra)
+        if max_length + extra > limit:
+            raise ValueError(f"with theme_pairs a sequence can take max_length {max_length} + {extra} theme tokens "
+                             f"= {max_length + extra}, more than the encoder's {limit} positions: lower max_length")
+        return pairs
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> dict[str, torch.Tensor]:
         n_themes = self.theme_ids.shape[0]
         text_ids = input_ids[:, 1:]  # drop the text's own [CLS]/<s>: the theme segment starts the pair
