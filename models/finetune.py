@@ -48,7 +48,7 @@ class FinetuneClassifier(ThemeClassifier):
         self.weight_decay = weight_decay
         self.max_length = max_length
         self.class_weighting = class_weighting
-        self.patience = patience
+        self.patience = patience  # epochs without a dev gain that are tolerated; the next one stops
         self.seed = seed
         self.pooling = pooling
         self.theme_pairs = theme_pairs  # encode (theme, text) pairs, BERT-pair style: n_themes × the cost

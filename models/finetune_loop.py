@@ -26,7 +26,7 @@ class TrainSettings:
     weight_decay: float = 0.01
     max_length: int = 256
     class_weighting: bool = True
-    patience: int = 1
+    patience: int = 1  # tolerated epochs without a dev gain; training stops at the next one
     seed: int = 0
     progress: bool = True
     max_class_weight: float = 10.0
