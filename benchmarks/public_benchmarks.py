@@ -103,8 +103,13 @@ def _score(name: str, gold, proba, model) -> dict:
             "theme_micro": m["theme"]["micro"]}
 
 
-def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bool, seed: int) -> dict:
-    """Fit on train minus dev, tune thresholds on dev, score dev (and test once)."""
+def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bool, seed: int,
+            refit: bool = False) -> dict:
+    """Fit on train minus dev, tune thresholds on dev, score dev (and test once).
+
+    ``refit``: the fit runs its full epoch budget (dev is not shown to it, so no early stopping),
+    then the same configuration is refit on all of train and test is scored with the thresholds
+    tuned on dev: the usual last step once settings are fixed, at twice the training cost."""
     from themesift.models.labels import LabelSpace
     from themesift.models.registry import make_model
     from themesift.training.data import load_labeled
@@ -122,7 +127,7 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     space = LabelSpace.from_label_sets(data.label_sets, spec["polarities"])
     model = make_model(family, **params)
     started, cpu_started = time.time(), time.process_time()
-    model.fit(fit.texts, fit.label_sets, label_space=space, dev=(dev.texts, dev.label_sets))
+    model.fit(fit.texts, fit.label_sets, label_space=space, dev=None if refit else (dev.texts, dev.label_sets))
     dev_proba = model.predict_proba(dev.texts)
     y_dev = space.encode(dev.label_sets)
     if spec["threshold_objective"] == "detection":  # subtask 3 ignores polarity: an unknown polarity counts as right
@@ -132,16 +137,23 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     if family == "ensemble":
         choice = _choose_ensemble_weights(name, model, dev, y_dev)
         dev_proba = model.predict_proba(dev.texts)
+    dev_scores, history = _score(name, dev.label_sets, dev_proba, model), getattr(model, "history_", None)
+    if refit:
+        thresholds = model.thresholds_
+        model = make_model(family, **params)
+        model.fit(data.texts, data.label_sets, label_space=space)
+        model.set_thresholds(thresholds)
     train_minutes, cpu_minutes = (time.time() - started) / 60, (time.process_time() - cpu_started) / 60
     row = {
-        "dataset": name, "family": family, "params": params, "seed": seed, "quick": quick,
+        "dataset": name, "family": family, "params": params, "seed": seed, "quick": quick, "refit": refit,
         "backend": os.environ.get("THEMESIFT_BACKEND"),
         "train_minutes": round(train_minutes, 2), "train_cpu_minutes": round(cpu_minutes, 2),
         "data": {"train_rows": len(fit), "dev_rows": len(dev), "train_hash": fit.data_hash(),
-                 "dev_hash": dev.data_hash(), "dev": f"{DEV_SIZE:.0%} of train, train_test_split seed {DEV_SEED}"},
-        "history": getattr(model, "history_", None),
+                 "dev_hash": dev.data_hash(), "dev": f"{DEV_SIZE:.0%} of train, train_test_split seed {DEV_SEED}",
+                 **({"refit_rows": len(data), "refit_hash": data.data_hash()} if refit else {})},
+        "history": history, "refit_history": getattr(model, "history_", None) if refit else None,
         "ensemble_weights": choice,
-        "dev": _score(name, dev.label_sets, dev_proba, model),
+        "dev": dev_scores,
         "versions": package_versions(), "hardware": hardware(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -186,7 +198,8 @@ def _choose_ensemble_weights(name: str, model, dev, y_dev) -> dict:
 
 
 def config_key(row: dict) -> str:
-    blob = json.dumps([row["dataset"], row["family"], row["params"], row["seed"], row["quick"]], sort_keys=True)
+    fields = [row["dataset"], row["family"], row["params"], row["seed"], row["quick"]]
+    blob = json.dumps(fields + (["refit"] if row.get("refit") else []), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -214,7 +227,8 @@ def markdown(rows: list[dict]) -> str:
                     continue
                 s = r[split]
                 d = s["detection"]
-                label = f"themesift {r['family']}{' (quick)' if r['quick'] else ''}{' — DEV' if split == 'dev' else ''}"
+                label = (f"themesift {r['family']}{' (quick)' if r['quick'] else ''}"
+                         f"{' refit on train+dev' if r.get('refit') else ''}{' — DEV' if split == 'dev' else ''}")
                 if r.get("ensemble_weights"):
                     label += f" (weights {r['ensemble_weights']['chosen']}, chosen on dev)"
                 lines.append(f"| {label} | `{json.dumps(r['params'], sort_keys=True)}` | {_fmt(d['precision'])} | "
@@ -252,6 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="FAMILY.KEY=VALUE",
                         help="override a family parameter (value parsed as JSON), e.g. finetune.lora_r=0")
     parser.add_argument("--seed", type=int, default=0, help="model seed (the dev split always uses seed 0)")
+    parser.add_argument("--refit", action="store_true",
+                        help="train the full epoch budget (no early stopping), tune thresholds on dev, then refit "
+                             "on all of train (dev included) and score test with those thresholds")
     parser.add_argument("--out", default=str(REPO / "runs" / "public"), help="results folder (default runs/public/)")
     parser.add_argument("--force", action="store_true", help="re-score a configuration already scored on test")
     parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
@@ -281,14 +298,18 @@ def main(argv: list[str] | None = None) -> int:
             if family == "ensemble":  # members get the dataset's and --quick's settings for their family
                 params["members"] = [{**m, **DATASET_PARAMS.get(name, {}).get(m["family"], {}),
                                       **(QUICK.get(m["family"], {}) if args.quick else {})} for m in params["members"]]
-            probe = {"dataset": name, "family": family, "params": params, "seed": args.seed, "quick": args.quick}
+            if args.refit and family == "ensemble":
+                parser.error("--refit is for single families: the ensemble's weights are chosen on dev")
+            probe = {"dataset": name, "family": family, "params": params, "seed": args.seed, "quick": args.quick,
+                     "refit": args.refit}
             key = config_key(probe)
             done = [r for r in rows if r.get("key") == key and "test" in r]
             if done and not args.dev_only and not args.force:
                 print(f"{name}/{family} {key}: already scored on test (see {results_path}); --force to redo")
                 continue
             print(f"== {name} / {family} {json.dumps(params, sort_keys=True)}", flush=True)
-            row = run_one(name, family, params, quick=args.quick, score_test=not args.dev_only, seed=args.seed)
+            row = run_one(name, family, params, quick=args.quick, score_test=not args.dev_only, seed=args.seed,
+                          refit=args.refit)
             row["key"] = key
             rows = [r for r in rows if not (r.get("key") == key and ("test" in r) == ("test" in row))] + [row]
             results_path.write_text(json.dumps(rows, indent=1) + "\n", "utf-8")

@@ -81,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default=None, metavar="JSON", help="a JSON file of train settings (flags override)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dev-size", type=float, default=0.1, help="share of --data held out when no --dev (default 0.1)")
+    p.add_argument("--refit", action="store_true",
+                   help="after thresholds are tuned on dev, train again on data + dev and keep those thresholds "
+                        "(no early stopping: every epoch runs; the dev scores shown are the first model's)")
 
     p = sub.add_parser("ensemble", help="average trained models into one, thresholds tuned on dev",
                        description="Combine trained model directories (same themes) into one artifact that "

@@ -80,7 +80,7 @@ def cmd_train(args: Namespace) -> int:
     cfg.text_column, cfg.labels_column = args.text_column, args.labels_column
     cfg.label_columns = _label_columns(args.label_columns)
     cfg.taxonomy, cfg.default_taxonomy = args.taxonomy, args.default_taxonomy
-    cfg.seed, cfg.dev_size = args.seed, args.dev_size
+    cfg.seed, cfg.dev_size, cfg.refit = args.seed, args.dev_size, args.refit or cfg.refit
     cfg.polarities = _label_columns(args.polarities)
     try:
         result = _run(train, cfg)

@@ -191,3 +191,33 @@ def test_custom_thresholds_change_predictions_and_survive_reload(tmp_path):
     loaded = load_artifact(model.save(tmp_path / "m"))
     assert dict(zip(loaded.themes, loaded.thresholds_)) == {"food": 0.05, "service": 0.95, "price": 0.5}
     assert loaded.predict(data.texts) == moved
+
+
+def test_refit_trains_on_train_plus_dev_and_keeps_the_dev_thresholds(tmp_path):
+    common = dict(data=str(RESTAURANT), text_column="comment", labels_column="labels", dev_size=0.25, seed=3)
+    plain = train(TrainConfig(output=str(tmp_path / "plain"), **common))
+    refit = train(TrainConfig(output=str(tmp_path / "refit"), refit=True, **common))
+    everything = load_labeled(RESTAURANT, text_column="comment")
+    assert refit.metrics["data"]["train"]["rows"] == len(everything) == (
+        plain.metrics["data"]["train"]["rows"] + plain.metrics["data"]["dev"]["rows"])
+    assert refit.metrics["data"]["train"]["refit"] is True
+    # thresholds and dev scores come from the first model, tuned before it was refit
+    assert refit.metrics["thresholds"] == plain.metrics["thresholds"]
+    assert refit.metrics["dev"] == plain.metrics["dev"]
+    # the saved model is the refit one: it learned from the dev rows too
+    assert not np.allclose(refit.model.predict_proba(everything.texts), plain.model.predict_proba(everything.texts))
+    loaded = load_artifact(refit.path)
+    assert np.array_equal(loaded.thresholds_, plain.model.thresholds_)
+    assert "then refit on train + dev" in (refit.path / "README.md").read_text("utf-8")
+
+
+def test_cli_refit_runs_every_finetune_epoch_on_train_plus_dev(tmp_path):
+    out = tmp_path / "ft"
+    assert main(["train", "--data", str(RESTAURANT), "--text-column", "comment", "--family", "finetune",
+                 "--param", "epochs=2", "--param", "lora_r=4", "--param", "batch_size=16", "--param", "progress=false",
+                 "--param", "max_length=32", "--refit", "--output", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text("utf-8"))
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2]
+    assert all("dev_micro_f1" not in row for row in metrics["history"])  # dev never stopped it
+    assert [row["epoch"] for row in metrics["refit_history"]] == [1, 2]
+    assert metrics["data"]["train"]["rows"] == len(load_labeled(RESTAURANT, text_column="comment"))

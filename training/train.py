@@ -38,6 +38,9 @@ class TrainConfig:
     default_taxonomy: bool = False
     tune_thresholds: bool = True
     polarities: list[str] | None = None  # None: positive/negative/neutral; e.g. add "conflict" for SemEval
+    # Once settings are fixed, train again on train + dev (its thresholds kept): more data for the final
+    # model. Dev then cannot stop training early, so the first fit runs its full epoch budget too.
+    refit: bool = False
 
 
 @dataclass
@@ -74,25 +77,36 @@ def train(cfg: TrainConfig) -> TrainResult:
     params.setdefault("seed", cfg.seed)
     model = make_model(cfg.family, **params)
     started = time.time()
-    model.fit(fit_data.texts, fit_data.label_sets, label_space=space, dev=(dev_data.texts, dev_data.label_sets))
+    model.fit(fit_data.texts, fit_data.label_sets, label_space=space,
+              dev=None if cfg.refit else (dev_data.texts, dev_data.label_sets))
     dev_proba = model.predict_proba(dev_data.texts)
     if cfg.tune_thresholds:
         model.set_thresholds(tune_thresholds(dev_proba, space.encode(dev_data.label_sets)))
+    dev_metrics = evaluate_label_sets(dev_data.label_sets, model.decode(dev_proba), themes=space.themes)
+    history = getattr(model, "history_", None)
+    if cfg.refit:
+        fit_data = LabeledData(fit_data.texts + dev_data.texts, fit_data.label_sets + dev_data.label_sets,
+                               f"{fit_data.source} + dev", fit_data.polarities)
+        thresholds, model = model.thresholds_, make_model(cfg.family, **params)
+        model.fit(fit_data.texts, fit_data.label_sets, label_space=space)
+        model.set_thresholds(thresholds)
     seconds = time.time() - started
 
     metrics = {
         "family": cfg.family,
         "config": asdict(cfg),
         "seed": cfg.seed,
-        "data": {"train": {"path": cfg.data, "rows": len(fit_data), "hash": fit_data.data_hash()},
+        "data": {"train": {"path": cfg.data, "rows": len(fit_data), "hash": fit_data.data_hash(),
+                           "refit": cfg.refit},
                  "dev": {"source": dev_note, "rows": len(dev_data), "hash": dev_data.data_hash()}},
         "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
         "training_seconds": round(seconds, 1),
-        "history": getattr(model, "history_", None),
+        "history": history,
+        "refit_history": getattr(model, "history_", None) if cfg.refit else None,
         "versions": package_versions(),
         "hardware": hardware(),
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "dev": evaluate_label_sets(dev_data.label_sets, model.decode(dev_proba), themes=space.themes),
+        "dev": dev_metrics,  # with refit: the model before it saw dev, the only honest dev score
     }
     if cfg.test:
         test_data = _load(cfg, cfg.test, space)
