@@ -4,6 +4,7 @@
     python benchmarks/public_benchmarks.py --families finetune --datasets semeval14 --dev-only \\
         --set finetune.lora_r=0 --set finetune.epochs=6                  # choose settings on dev
     python benchmarks/public_benchmarks.py --quick --out /tmp/pb         # a few hundred rows: smoke test
+    python benchmarks/public_benchmarks.py --families finetune --datasets semeval14 --refit  # then retrain on train+dev
 
 * semeval14: SemEval-2014 Task 4 restaurant categories. Subtask 3 = category detection
   micro-F1 over (sentence, category) pairs; subtask 4 = polarity accuracy over the GOLD
@@ -13,7 +14,9 @@
 
 Dev = 10% of train (``train_test_split``: iterative stratification, duplicates kept together,
 seed 0); models early-stop and tune thresholds on it (semeval14: for detection F1, since
-subtask 3 ignores polarity), and settings are chosen by its figures, never by test's. Test
+subtask 3 ignores polarity), and settings are chosen by its figures, never by test's. With
+``--refit`` the model trains every epoch, thresholds are tuned on dev, and the model scored on
+test is retrained on all of train with those thresholds (its dev figures are the first model's). Test
 is scored once per finished configuration, at the end of its run: a configuration already
 scored on test in ``--out`` is not re-run (``--force`` overrides). Results are merged into
 ``<out>/results.json`` (with dev and test figures, training history, data hashes, versions)
