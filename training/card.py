@@ -14,7 +14,7 @@ def model_card(model, metrics: dict) -> str:
         f"Themes ({len(model.themes)}): {', '.join(f'`{t}`' for t in model.themes)}.", "",
         "## Training", "",
         f"- train: `{data['train']['path']}` ({data['train']['rows']} rows, {data['train']['hash']})",
-        (f"- dev (per-theme thresholds; then refit on train + dev, so dev scores are of the model before it saw dev):"
+        ("- dev (per-theme thresholds; then refit on train + dev, so dev scores are of the model before it saw dev):"
          if data["train"].get("refit") else "- dev (early stopping and per-theme thresholds):")
         + f" {data['dev']['source']} ({data['dev']['hash']})",
         f"- seed {metrics['seed']}; {metrics['training_seconds']} s on {metrics['hardware'].get('cpus')} CPUs",
