@@ -107,12 +107,14 @@ def _score(name: str, gold, proba, model) -> dict:
 
 
 def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bool, seed: int,
-            refit: bool = False) -> dict:
+            refit: bool = False, soup: int = 0) -> dict:
     """Fit on train minus dev, tune thresholds on dev, score dev (and test once).
 
     ``refit``: the fit runs its full epoch budget (dev is not shown to it, so no early stopping),
     then the same configuration is refit on all of train and test is scored with the thresholds
-    tuned on dev: the usual last step once settings are fixed, at twice the training cost."""
+    tuned on dev: the usual last step once settings are fixed, at twice the training cost.
+    ``soup`` > 0 (finetune): that many runs sharing init seed ``seed``, with data-order seeds
+    seed, seed + 100, ..., each trained every epoch, averaged into one model (finetune_soup)."""
     from themesift.models.labels import LabelSpace
     from themesift.models.registry import make_model
     from themesift.training.data import load_labeled
@@ -128,9 +130,15 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     fit_idx, dev_idx = train_test_split(data.texts, data.label_sets, test_size=DEV_SIZE, seed=DEV_SEED)
     fit, dev = data.subset(fit_idx), data.subset(dev_idx)
     space = LabelSpace.from_label_sets(data.label_sets, spec["polarities"])
-    model = make_model(family, **params)
     started, cpu_started = time.time(), time.process_time()
-    model.fit(fit.texts, fit.label_sets, label_space=space, dev=None if refit else (dev.texts, dev.label_sets))
+    if soup:
+        from themesift.models.finetune_soup import weight_soup
+
+        ingredients = [make_model(family, **{**params, "init_seed": seed, "seed": seed + 100 * i}) for i in range(soup)]
+        model = weight_soup([m.fit(fit.texts, fit.label_sets, label_space=space) for m in ingredients])
+    else:
+        model = make_model(family, **params)
+        model.fit(fit.texts, fit.label_sets, label_space=space, dev=None if refit else (dev.texts, dev.label_sets))
     dev_proba = model.predict_proba(dev.texts)
     y_dev = space.encode(dev.label_sets)
     if spec["threshold_objective"] == "detection":  # subtask 3 ignores polarity: an unknown polarity counts as right
@@ -149,6 +157,7 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     train_minutes, cpu_minutes = (time.time() - started) / 60, (time.process_time() - cpu_started) / 60
     row = {
         "dataset": name, "family": family, "params": params, "seed": seed, "quick": quick, "refit": refit,
+        "soup": soup,
         "backend": os.environ.get("THEMESIFT_BACKEND"),
         "train_minutes": round(train_minutes, 2), "train_cpu_minutes": round(cpu_minutes, 2),
         "data": {"train_rows": len(fit), "dev_rows": len(dev), "train_hash": fit.data_hash(),
@@ -202,7 +211,8 @@ def _choose_ensemble_weights(name: str, model, dev, y_dev) -> dict:
 
 def config_key(row: dict) -> str:
     fields = [row["dataset"], row["family"], row["params"], row["seed"], row["quick"]]
-    blob = json.dumps(fields + (["refit"] if row.get("refit") else []), sort_keys=True)
+    blob = json.dumps(fields + (["refit"] if row.get("refit") else []) + ([["soup", row["soup"]]] if row.get("soup") else []),
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -230,8 +240,9 @@ def markdown(rows: list[dict]) -> str:
                     continue
                 s = r[split]
                 d = s["detection"]
+                soup = f" soup of {r['soup']} runs" if r.get("soup") else ""
                 label = (f"themesift {r['family']}{' (quick)' if r['quick'] else ''}"
-                         f"{' refit on train+dev' if r.get('refit') else ''}{' — DEV' if split == 'dev' else ''}")
+                         f"{' refit on train+dev' if r.get('refit') else ''}{soup}{' — DEV' if split == 'dev' else ''}")
                 if r.get("ensemble_weights"):
                     label += f" (weights {r['ensemble_weights']['chosen']}, chosen on dev)"
                 lines.append(f"| {label} | `{json.dumps(r['params'], sort_keys=True)}` | {_fmt(d['precision'])} | "
@@ -272,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refit", action="store_true",
                         help="train the full epoch budget (no early stopping), tune thresholds on dev, then refit "
                              "on all of train (dev included) and score test with those thresholds")
+    parser.add_argument("--soup", type=int, default=0, metavar="N",
+                        help="finetune: average N runs that share init seed --seed (data-order seeds --seed, "
+                             "--seed+100, ...; every epoch each) into one model, thresholds tuned on dev")
     parser.add_argument("--out", default=str(REPO / "runs" / "public"), help="results folder (default runs/public/)")
     parser.add_argument("--force", action="store_true", help="re-score a configuration already scored on test")
     parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
@@ -303,8 +317,10 @@ def main(argv: list[str] | None = None) -> int:
                                       **(QUICK.get(m["family"], {}) if args.quick else {})} for m in params["members"]]
             if args.refit and family == "ensemble":
                 parser.error("--refit is for single families: the ensemble's weights are chosen on dev")
+            if args.soup and (family != "finetune" or args.refit):
+                parser.error("--soup averages finetune runs, without --refit")
             probe = {"dataset": name, "family": family, "params": params, "seed": args.seed, "quick": args.quick,
-                     "refit": args.refit}
+                     "refit": args.refit, "soup": args.soup}
             key = config_key(probe)
             done = [r for r in rows if r.get("key") == key and "test" in r]
             if done and not args.dev_only and not args.force:
@@ -312,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"== {name} / {family} {json.dumps(params, sort_keys=True)}", flush=True)
             row = run_one(name, family, params, quick=args.quick, score_test=not args.dev_only, seed=args.seed,
-                          refit=args.refit)
+                          refit=args.refit, soup=args.soup)
             row["key"] = key
             rows = [r for r in rows if not (r.get("key") == key and ("test" in r) == ("test" in row))] + [row]
             results_path.write_text(json.dumps(rows, indent=1) + "\n", "utf-8")

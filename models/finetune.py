@@ -33,7 +33,7 @@ class FinetuneClassifier(ThemeClassifier):
                  lora_dropout: float = 0.05, epochs: int = 4, lr: float | None = None, head_lr: float = 1e-3,
                  batch_size: int = 32, grad_accum: int = 1, warmup: float = 0.1, weight_decay: float = 0.01,
                  max_length: int = 256, class_weighting: bool = True, patience: int = 1, seed: int = 0,
-                 pooling: str = "mean", theme_pairs: bool = False, ema: float = 0.0, progress: bool = True,
+                 init_seed: int | None = None, pooling: str = "mean", theme_pairs: bool = False, ema: float = 0.0, progress: bool = True,
                  infer_batch_size: int = 64, backend: str | None = None):
         self.base_model = base_model
         self.lora_r = lora_r
@@ -50,6 +50,7 @@ class FinetuneClassifier(ThemeClassifier):
         self.class_weighting = class_weighting
         self.patience = patience  # epochs without a dev gain that are tolerated; the next one stops
         self.seed = seed
+        self.init_seed = init_seed  # head + adapter initialisation (None: seed); shared by a soup's ingredients
         self.pooling = pooling
         self.theme_pairs = theme_pairs  # encode (theme, text) pairs, BERT-pair style: n_themes × the cost
         self.ema = ema  # decay of an exponential moving average of the weights; 0 = off
@@ -79,7 +80,7 @@ class FinetuneClassifier(ThemeClassifier):
     def _fit(self, texts, y, dev) -> None:
         if not 0.0 <= self.ema < 1.0:  # 1 would freeze the average at the starting weights
             raise ValueError(f"ema is a decay in [0, 1), got {self.ema!r}")
-        torch.manual_seed(self.seed)
+        torch.manual_seed(self.seed if self.init_seed is None else self.init_seed)
         self._onnx_ = None  # backend: stale after a refit
         self._build(with_lora=self.lora_r > 0)
         settings = TrainSettings(
