@@ -96,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default=None, metavar="COL")
     p.add_argument("--labels-column", default="labels", metavar="COL")
 
+    p = sub.add_parser("soup", help="average the weights of finetune runs into one model, thresholds tuned on dev",
+                       description="Average finetune models trained with one --param init_seed=K and different "
+                                   "--seed into ONE model (a weight soup: ensemble-like accuracy at one model's "
+                                   "cost); per-theme thresholds are tuned on --dev.")
+    p.add_argument("--member", action="append", required=True, metavar="DIR", help="a trained finetune model (repeat)")
+    p.add_argument("--dev", required=True, help="labeled dev file for the thresholds")
+    p.add_argument("--test", default=None, help="optional test file, scored once")
+    p.add_argument("--output", "-o", required=True, metavar="DIR")
+    p.add_argument("--text-column", default=None, metavar="COL")
+    p.add_argument("--labels-column", default="labels", metavar="COL")
+
     p = sub.add_parser("evaluate", help="score a model on labeled data",
                        description="Micro/macro precision, recall and F1 for themes and theme:polarity, per label.")
     p.add_argument("--model", default="default", metavar="DIR|default")

@@ -112,6 +112,19 @@ def cmd_ensemble(args: Namespace) -> int:
     return 0
 
 
+def cmd_soup(args: Namespace) -> int:
+    from themesift.training.ensemble import build_soup
+
+    try:
+        result = _run(build_soup, args.member, args.dev, args.output, test=args.test,
+                      text_column=args.text_column, labels_column=args.labels_column)
+    except ValueError as exc:  # members that cannot be averaged: named in the message
+        raise UserError(str(exc)) from None
+    _print_scores(result.metrics)
+    print(f"\nmodel written to {result.path}")
+    return 0
+
+
 def cmd_evaluate(args: Namespace) -> int:
     from themesift.serve.predict import load_model
     from themesift.training.data import load_labeled
@@ -181,5 +194,5 @@ def cmd_spark_classify(args: Namespace) -> int:
 
 COMMANDS = {
     "predict": cmd_predict, "classify": cmd_classify, "train": cmd_train, "evaluate": cmd_evaluate,
-    "cv": cmd_cv, "ensemble": cmd_ensemble, "report": cmd_report, "serve": cmd_serve, "spark-classify": cmd_spark_classify,
+    "cv": cmd_cv, "ensemble": cmd_ensemble, "soup": cmd_soup, "report": cmd_report, "serve": cmd_serve, "spark-classify": cmd_spark_classify,
 }

@@ -49,7 +49,7 @@ def weight_soup(models: Sequence[FinetuneClassifier]) -> FinetuneClassifier:
     soup.network_.eval()
     # the weights are now a whole encoder, saved as one; where they came from goes in the history
     soup.set_params(lora_r=0, init_seed=init(first))
-    soup.history_ = [{**row, "ingredient_seed": m.seed} for m in models for row in (m.history_ or [])]
+    soup.history_ = [{**row, "ingredient_seed": m.seed} for m in models for row in (getattr(m, "history_", None) or [])]
     soup.thresholds_ = np.full(first.label_space_.n_themes, 0.5)
     soup._onnx_ = None
     soup.__dict__.pop("lora_state_", None)

@@ -54,3 +54,28 @@ def test_soup_refuses_runs_that_do_not_share_an_initialisation():
         weight_soup([a, b])
     with pytest.raises(ValueError, match="fitted finetune"):
         weight_soup([])
+
+
+def test_cli_soup_of_trained_artifacts(tmp_path):
+    from pathlib import Path
+
+    from themesift.cli import main
+
+    data = Path(__file__).parent / "fixtures" / "train_restaurant.csv"
+    members = []
+    for seed in (1, 2):
+        out = tmp_path / f"run{seed}"
+        assert main(["train", "--data", str(data), "--text-column", "comment", "--family", "finetune", "--seed", str(seed),
+                     "--param", "init_seed=7", "--param", "epochs=1", "--param", "lora_r=4", "--param", "batch_size=16",
+                     "--param", "progress=false", "--param", "max_length=32", "--output", str(out)]) == 0
+        members.append(out)
+    assert main(["soup", "--member", str(members[0]), "--member", str(members[1]), "--dev", str(data),
+                 "--text-column", "comment", "--output", str(tmp_path / "soup")]) == 0
+    soup = load_artifact(tmp_path / "soup")
+    expected = weight_soup([load_artifact(m) for m in members])
+    texts = ["The food was great but the waiter was rude.", "Way too expensive."]
+    np.testing.assert_allclose(soup.predict_proba(texts), expected.predict_proba(texts), atol=1e-5)
+    assert soup.family == "finetune" and soup.get_params()["init_seed"] == 7
+    assert "weight soup" in (tmp_path / "soup" / "README.md").read_text("utf-8")
+    assert main(["soup", "--member", str(members[0]), "--dev", str(data), "--text-column", "comment",
+                 "--output", str(tmp_path / "one")]) != 0  # one member is not a soup

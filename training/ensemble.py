@@ -1,4 +1,5 @@
-"""Combine trained artifacts into one ensemble artifact, thresholds tuned on dev."""
+"""Combine trained artifacts into one, thresholds tuned on dev: an ensemble (probabilities
+averaged, every member runs) or a weight soup (weights averaged, one model runs)."""
 from __future__ import annotations
 
 import time
@@ -7,7 +8,9 @@ from pathlib import Path
 from typing import Sequence
 
 from themesift.models import artifact
+from themesift.models.base import ThemeClassifier
 from themesift.models.ensemble import EnsembleClassifier
+from themesift.models.finetune_soup import weight_soup
 from themesift.models.registry import load_artifact
 from themesift.models.taxonomy import Taxonomy
 from themesift.training.card import model_card
@@ -19,7 +22,7 @@ from themesift.training.thresholds import tune_thresholds
 
 @dataclass
 class EnsembleResult:
-    model: EnsembleClassifier
+    model: ThemeClassifier
     metrics: dict
     path: Path
 
@@ -33,6 +36,27 @@ def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str |
     started = time.time()
     models = [load_artifact(m) for m in members]
     model = EnsembleClassifier.from_members(models, weights)
+    return _tune_and_save(model, "ensemble", members, models, started, dev, output, test=test,
+                          text_column=text_column, labels_column=labels_column, extra={"weights": list(model._weights())})
+
+
+def build_soup(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
+               test: str | Path | None = None, text_column: str | None = None,
+               labels_column: str = "labels") -> EnsembleResult:
+    """Average the weights of finetune ``members`` that share an ``init_seed`` (finetune_soup), tune
+    per-theme thresholds on ``dev``, save one finetune artifact."""
+    if len(members) < 2:
+        raise ValueError("a soup needs at least two --member models")
+    started = time.time()
+    models = [load_artifact(m) for m in members]
+    if any(m.family != "finetune" for m in models):
+        raise ValueError("a soup averages finetune models; use `themesift ensemble` for other families")
+    return _tune_and_save(weight_soup(models), "finetune (weight soup)", members, models, started, dev, output,
+                          test=test, text_column=text_column, labels_column=labels_column)
+
+
+def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: float, dev, output, *, test,
+                   text_column, labels_column, extra: dict | None = None) -> EnsembleResult:
     space = model.label_space_
     load = lambda path: load_labeled(path, text_column=text_column, labels_column=labels_column,  # noqa: E731
                                      label_space=space, polarities=space.polarities)
@@ -42,10 +66,10 @@ def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str |
     member_metrics = [artifact.read_json(Path(m) / artifact.METRICS) if (Path(m) / artifact.METRICS).is_file() else {}
                       for m in members]
     metrics = {
-        "family": "ensemble",
+        "family": kind,
         "members": [{"path": str(m), "family": mm.family, "data": met.get("data"), "training_seconds":
                      met.get("training_seconds")} for m, mm, met in zip(members, models, member_metrics)],
-        "weights": list(model._weights()),
+        **(extra or {}),
         "seed": model.seed,
         "data": {"train": (member_metrics[0].get("data") or {}).get("train", {"path": "see members", "rows": 0, "hash": ""}),
                  "dev": {"source": f"file {dev}", "rows": len(dev_data), "hash": dev_data.data_hash()}},
