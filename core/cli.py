@@ -98,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("soup", help="average the weights of finetune runs into one model, thresholds tuned on dev",
                        description="Average finetune models trained with one --param init_seed=K and different "
-                                   "--seed into ONE model (a weight soup: ensemble-like accuracy at one model's "
-                                   "cost); per-theme thresholds are tuned on --dev.")
+                                   "--seed into ONE model (a weight soup: the mean of their weights, run at one "
+                                   "model's cost); per-theme thresholds are tuned on --dev.")
     p.add_argument("--member", action="append", required=True, metavar="DIR", help="a trained finetune model (repeat)")
     p.add_argument("--dev", required=True, help="labeled dev file for the thresholds")
     p.add_argument("--test", default=None, help="optional test file, scored once")

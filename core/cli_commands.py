@@ -194,5 +194,6 @@ def cmd_spark_classify(args: Namespace) -> int:
 
 COMMANDS = {
     "predict": cmd_predict, "classify": cmd_classify, "train": cmd_train, "evaluate": cmd_evaluate,
-    "cv": cmd_cv, "ensemble": cmd_ensemble, "soup": cmd_soup, "report": cmd_report, "serve": cmd_serve, "spark-classify": cmd_spark_classify,
+    "cv": cmd_cv, "ensemble": cmd_ensemble, "soup": cmd_soup, "report": cmd_report, "serve": cmd_serve,
+    "spark-classify": cmd_spark_classify,
 }
