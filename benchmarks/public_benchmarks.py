@@ -134,7 +134,8 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     if soup:
         from themesift.models.finetune_soup import weight_soup
 
-        ingredients = [make_model(family, **{**params, "init_seed": seed, "seed": seed + 100 * i}) for i in range(soup)]
+        ingredients = [make_model(family, **{**params, "init_seed": seed, "seed": seed + 100 * i})
+                       for i in range(soup)]
         model = weight_soup([m.fit(fit.texts, fit.label_sets, label_space=space) for m in ingredients])
     else:
         model = make_model(family, **params)
@@ -150,10 +151,9 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
         dev_proba = model.predict_proba(dev.texts)
     dev_scores, history = _score(name, dev.label_sets, dev_proba, model), getattr(model, "history_", None)
     if refit:
-        thresholds = model.thresholds_
-        model = make_model(family, **params)
-        model.fit(data.texts, data.label_sets, label_space=space)
-        model.set_thresholds(thresholds)
+        from themesift.training.train import refit as refit_model
+
+        model = refit_model(model, data.texts, data.label_sets)
     train_minutes, cpu_minutes = (time.time() - started) / 60, (time.process_time() - cpu_started) / 60
     row = {
         "dataset": name, "family": family, "params": params, "seed": seed, "quick": quick, "refit": refit,
@@ -211,8 +211,9 @@ def _choose_ensemble_weights(name: str, model, dev, y_dev) -> dict:
 
 def config_key(row: dict) -> str:
     fields = [row["dataset"], row["family"], row["params"], row["seed"], row["quick"]]
-    blob = json.dumps(fields + (["refit"] if row.get("refit") else []) + ([["soup", row["soup"]]] if row.get("soup") else []),
-                      sort_keys=True)
+    fields += ["refit"] if row.get("refit") else []  # only when set: older keys stay valid
+    fields += [["soup", row["soup"]]] if row.get("soup") else []
+    blob = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 

@@ -33,8 +33,8 @@ class FinetuneClassifier(ThemeClassifier):
                  lora_dropout: float = 0.05, epochs: int = 4, lr: float | None = None, head_lr: float = 1e-3,
                  batch_size: int = 32, grad_accum: int = 1, warmup: float = 0.1, weight_decay: float = 0.01,
                  max_length: int = 256, class_weighting: bool = True, patience: int = 1, seed: int = 0,
-                 init_seed: int | None = None, pooling: str = "mean", theme_pairs: bool = False, ema: float = 0.0, progress: bool = True,
-                 infer_batch_size: int = 64, backend: str | None = None):
+                 init_seed: int | None = None, pooling: str = "mean", theme_pairs: bool = False, ema: float = 0.0,
+                 progress: bool = True, infer_batch_size: int = 64, backend: str | None = None):
         self.base_model = base_model
         self.lora_r = lora_r
         self.lora_alpha = lora_alpha

@@ -2,8 +2,9 @@
 
 Runs that start from the same base and the same head/adapter initialisation (``init_seed``)
 and differ only in data order and dropout (``seed``) tend to end in one basin, so the mean of
-their weights can be a better model than each, at one model's cost (on SemEval-2014 dev it was). LoRA adapters are merged into the
-base first: the soup averages the fine-tuned weights W0 + scale·B·A, not A and B apart.
+their weights can be a better model than each, at one model's cost (on SemEval-2014 dev it
+was). LoRA adapters are merged into the base first: the soup averages the fine-tuned weights
+W0 + scale·B·A, not A and B apart.
 """
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ def weight_soup(models: Sequence[FinetuneClassifier]) -> FinetuneClassifier:
     soup.network_.eval()
     # the weights are now a whole encoder, saved as one; where they came from goes in the history
     soup.set_params(lora_r=0, init_seed=init(first))
-    soup.history_ = [{**row, "ingredient_seed": m.seed} for m in models for row in (getattr(m, "history_", None) or [])]
+    soup.history_ = [{**row, "ingredient_seed": m.seed}
+                     for m in models for row in (getattr(m, "history_", None) or [])]
     soup.thresholds_ = np.full(first.label_space_.n_themes, 0.5)
     soup._onnx_ = None
     soup.__dict__.pop("lora_state_", None)

@@ -65,8 +65,8 @@ def test_cli_soup_of_trained_artifacts(tmp_path):
     members = []
     for seed in (1, 2):
         out = tmp_path / f"run{seed}"
-        assert main(["train", "--data", str(data), "--text-column", "comment", "--family", "finetune", "--seed", str(seed),
-                     "--param", "init_seed=7", "--param", "epochs=1", "--param", "lora_r=4", "--param", "batch_size=16",
+        assert main(["train", "--data", str(data), "--text-column", "comment", "--family", "finetune",
+                     "--seed", str(seed), "--param", "init_seed=7", "--param", "epochs=1", "--param", "lora_r=4", "--param", "batch_size=16",
                      "--param", "progress=false", "--param", "max_length=32", "--output", str(out)]) == 0
         members.append(out)
     assert main(["soup", "--member", str(members[0]), "--member", str(members[1]), "--dev", str(data),

@@ -21,7 +21,7 @@ from themesift.training.thresholds import tune_thresholds
 
 
 @dataclass
-class EnsembleResult:
+class CombinedResult:
     model: ThemeClassifier
     metrics: dict
     path: Path
@@ -29,7 +29,7 @@ class EnsembleResult:
 
 def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
                    weights: Sequence[float] | None = None, test: str | Path | None = None,
-                   text_column: str | None = None, labels_column: str = "labels") -> EnsembleResult:
+                   text_column: str | None = None, labels_column: str = "labels") -> CombinedResult:
     """Average ``members``' probabilities (weighted), tune per-theme thresholds on ``dev``, save."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two --member models")
@@ -37,12 +37,13 @@ def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str |
     models = [load_artifact(m) for m in members]
     model = EnsembleClassifier.from_members(models, weights)
     return _tune_and_save(model, "ensemble", members, models, started, dev, output, test=test,
-                          text_column=text_column, labels_column=labels_column, extra={"weights": list(model._weights())})
+                          text_column=text_column, labels_column=labels_column,
+                          extra={"weights": list(model._weights())})
 
 
 def build_soup(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
                test: str | Path | None = None, text_column: str | None = None,
-               labels_column: str = "labels") -> EnsembleResult:
+               labels_column: str = "labels") -> CombinedResult:
     """Average the weights of finetune ``members`` that share an ``init_seed`` (finetune_soup), tune
     per-theme thresholds on ``dev``, save one finetune artifact."""
     if len(members) < 2:
@@ -56,7 +57,7 @@ def build_soup(members: Sequence[str | Path], dev: str | Path, output: str | Pat
 
 
 def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: float, dev, output, *, test,
-                   text_column, labels_column, extra: dict | None = None) -> EnsembleResult:
+                   text_column, labels_column, extra: dict | None = None) -> CombinedResult:
     space = model.label_space_
     load = lambda path: load_labeled(path, text_column=text_column, labels_column=labels_column,  # noqa: E731
                                      label_space=space, polarities=space.polarities)
@@ -88,4 +89,4 @@ def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: 
     taxonomy_file = Path(members[0]) / artifact.TAXONOMY
     taxonomy = Taxonomy.from_json(artifact.read_json(taxonomy_file)) if taxonomy_file.is_file() else None
     path = model.save(output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics))
-    return EnsembleResult(model, metrics, path)
+    return CombinedResult(model, metrics, path)

@@ -87,9 +87,7 @@ def train(cfg: TrainConfig) -> TrainResult:
     if cfg.refit:
         fit_data = LabeledData(fit_data.texts + dev_data.texts, fit_data.label_sets + dev_data.label_sets,
                                f"{fit_data.source} + dev", fit_data.polarities)
-        thresholds, model = model.thresholds_, make_model(cfg.family, **params)
-        model.fit(fit_data.texts, fit_data.label_sets, label_space=space)
-        model.set_thresholds(thresholds)
+        model = refit(model, fit_data.texts, fit_data.label_sets)
     seconds = time.time() - started
 
     metrics = {
@@ -114,6 +112,15 @@ def train(cfg: TrainConfig) -> TrainResult:
         metrics["test"] = evaluate_label_sets(test_data.label_sets, model.predict(test_data.texts), themes=space.themes)
     path = model.save(cfg.output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics))
     return TrainResult(model, metrics, path)
+
+
+def refit(model: ThemeClassifier, texts: list[str], label_sets: list[list[str]]) -> ThemeClassifier:
+    """A fresh model of ``model``'s configuration fitted on ``texts`` (no dev: every epoch runs),
+    keeping ``model``'s thresholds, which were tuned on data the new one now trains on."""
+    fresh = make_model(model.family, **model.get_params())
+    fresh.fit(texts, label_sets, label_space=model.label_space_)
+    fresh.set_thresholds(model.thresholds_)
+    return fresh
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
