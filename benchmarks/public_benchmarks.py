@@ -16,7 +16,9 @@ Dev = 10% of train (``train_test_split``: iterative stratification, duplicates k
 seed 0); models early-stop and tune thresholds on it (semeval14: for detection F1, since
 subtask 3 ignores polarity), and settings are chosen by its figures, never by test's. With
 ``--refit`` the model trains every epoch, thresholds are tuned on dev, and the model scored on
-test is retrained on all of train with those thresholds (its dev figures are the first model's). Test
+test is retrained on all of train with those thresholds (its dev figures are the first model's).
+``--soup N`` (finetune) averages N runs into one model; with ``--refit`` too, each run is refit and
+the refits are averaged, keeping the first soup's thresholds. Test
 is scored once per finished configuration, at the end of its run: a configuration already
 scored on test in ``--out`` is not re-run (``--force`` overrides). Results are merged into
 ``<out>/results.json`` (with dev and test figures, training history, data hashes, versions)
@@ -114,7 +116,9 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     then the same configuration is refit on all of train and test is scored with the thresholds
     tuned on dev: the usual last step once settings are fixed, at twice the training cost.
     ``soup`` > 0 (finetune): that many runs sharing init seed ``seed``, with data-order seeds
-    seed, seed + 100, ..., each trained every epoch, averaged into one model (finetune_soup)."""
+    seed, seed + 100, ..., each trained every epoch, averaged into one model (finetune_soup).
+    Both: thresholds come from the soup of the first fits; the model scored on test is the soup
+    of each ingredient refit on all of train."""
     from themesift.models.labels import LabelSpace
     from themesift.models.registry import make_model
     from themesift.training.data import load_labeled
@@ -136,7 +140,8 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
 
         ingredients = [make_model(family, **{**params, "init_seed": seed, "seed": seed + 100 * i})
                        for i in range(soup)]
-        model = weight_soup([m.fit(fit.texts, fit.label_sets, label_space=space) for m in ingredients])
+        ingredients = [m.fit(fit.texts, fit.label_sets, label_space=space) for m in ingredients]
+        model = weight_soup(ingredients)
     else:
         model = make_model(family, **params)
         model.fit(fit.texts, fit.label_sets, label_space=space, dev=None if refit else (dev.texts, dev.label_sets))
@@ -153,7 +158,12 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
     if refit:
         from themesift.training.train import refit as refit_model
 
-        model = refit_model(model, data.texts, data.label_sets)
+        if soup:  # refit each ingredient, soup the refits, keep the pre-refit soup's thresholds
+            thresholds = model.thresholds_
+            model = weight_soup([refit_model(m, data.texts, data.label_sets) for m in ingredients])
+            model.set_thresholds(thresholds)
+        else:
+            model = refit_model(model, data.texts, data.label_sets)
     train_minutes, cpu_minutes = (time.time() - started) / 60, (time.process_time() - cpu_started) / 60
     row = {
         "dataset": name, "family": family, "params": params, "seed": seed, "quick": quick, "refit": refit,
@@ -286,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                              "on all of train (dev included) and score test with those thresholds")
     parser.add_argument("--soup", type=int, default=0, metavar="N",
                         help="finetune: average N runs that share init seed --seed (data-order seeds --seed, "
-                             "--seed+100, ...; every epoch each) into one model, thresholds tuned on dev")
+                             "--seed+100, ...; every epoch each) into one model, thresholds tuned on dev; "
+                             "with --refit, the soup scored on test is of the ingredients refit on all of train")
     parser.add_argument("--out", default=str(REPO / "runs" / "public"), help="results folder (default runs/public/)")
     parser.add_argument("--force", action="store_true", help="re-score a configuration already scored on test")
     parser.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
@@ -318,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
                                       **(QUICK.get(m["family"], {}) if args.quick else {})} for m in params["members"]]
             if args.refit and family == "ensemble":
                 parser.error("--refit is for single families: the ensemble's weights are chosen on dev")
-            if args.soup and (family != "finetune" or args.refit):
-                parser.error("--soup averages finetune runs, without --refit")
+            if args.soup and family != "finetune":
+                parser.error("--soup averages finetune runs")
             probe = {"dataset": name, "family": family, "params": params, "seed": args.seed, "quick": args.quick,
                      "refit": args.refit, "soup": args.soup}
             key = config_key(probe)

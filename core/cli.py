@@ -99,9 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("soup", help="average the weights of finetune runs into one model, thresholds tuned on dev",
                        description="Average finetune models trained with one --param init_seed=K and different "
                                    "--seed into ONE model (a weight soup: the mean of their weights, run at one "
-                                   "model's cost); per-theme thresholds are tuned on --dev.")
+                                   "model's cost); per-theme thresholds are tuned on --dev. Members trained with "
+                                   "--refit have seen dev: give --thresholds-from the soup of the same runs "
+                                   "trained without it instead.")
     p.add_argument("--member", action="append", required=True, metavar="DIR", help="a trained finetune model (repeat)")
-    p.add_argument("--dev", required=True, help="labeled dev file for the thresholds")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dev", help="labeled dev file for the thresholds")
+    where.add_argument("--thresholds-from", default=None, metavar="DIR",
+                       help="keep this model's thresholds and report its dev scores (for members refit on dev)")
     p.add_argument("--test", default=None, help="optional test file, scored once")
     p.add_argument("--output", "-o", required=True, metavar="DIR")
     p.add_argument("--text-column", default=None, metavar="COL")

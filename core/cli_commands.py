@@ -94,10 +94,11 @@ def cmd_train(args: Namespace) -> int:
 def _print_scores(metrics: dict) -> None:
     from themesift.training.evaluate import format_metrics
 
-    print(f"dev ({metrics['data']['dev']['source']}):")
-    print(format_metrics(metrics["dev"], per_label=False))
+    if metrics.get("dev"):
+        print(f"dev ({metrics['data']['dev']['source']}):")
+        print(format_metrics(metrics["dev"], per_label=False) + "\n")
     if "test" in metrics:
-        print("\ntest:")
+        print("test:")
         print(format_metrics(metrics["test"], per_label=False))
 
 
@@ -116,8 +117,8 @@ def cmd_soup(args: Namespace) -> int:
     from themesift.training.ensemble import build_soup
 
     try:
-        result = _run(build_soup, args.member, args.dev, args.output, test=args.test,
-                      text_column=args.text_column, labels_column=args.labels_column)
+        result = _run(build_soup, args.member, args.dev, args.output, thresholds_from=args.thresholds_from,
+                      test=args.test, text_column=args.text_column, labels_column=args.labels_column)
     except ValueError as exc:  # members that cannot be averaged: named in the message
         raise UserError(str(exc)) from None
     _print_scores(result.metrics)

@@ -1,4 +1,6 @@
 """Weight soups of real LoRA fine-tunes on the real MiniLM: one model from several runs."""
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -79,3 +81,21 @@ def test_cli_soup_of_trained_artifacts(tmp_path):
     assert "weight soup" in (tmp_path / "soup" / "README.md").read_text("utf-8")
     assert main(["soup", "--member", str(members[0]), "--dev", str(data), "--text-column", "comment",
                  "--output", str(tmp_path / "one")]) != 0  # one member is not a soup
+
+    # members refit on dev take their thresholds and dev scores from the soup made before the refit
+    source = json.loads((tmp_path / "soup" / "thresholds.json").read_text("utf-8"))
+    assert main(["soup", "--member", str(members[1]), "--member", str(members[0]),
+                 "--thresholds-from", str(tmp_path / "soup"), "--output", str(tmp_path / "kept")]) == 0
+    kept = load_artifact(tmp_path / "kept")
+    assert dict(zip(kept.themes, kept.thresholds_.tolist())) == pytest.approx(source)
+    metrics = json.loads((tmp_path / "kept" / "metrics.json").read_text("utf-8"))
+    assert metrics["thresholds_from"] == str(tmp_path / "soup")
+    assert metrics["dev"] == json.loads((tmp_path / "soup" / "metrics.json").read_text("utf-8"))["dev"]
+    assert "thresholds and dev scores are those of" in (tmp_path / "kept" / "README.md").read_text("utf-8")
+    (tmp_path / "soup" / "thresholds.json").write_text(json.dumps({"food": 0.5}), "utf-8")
+    assert main(["soup", "--member", str(members[0]), "--member", str(members[1]),
+                 "--thresholds-from", str(tmp_path / "soup"), "--output", str(tmp_path / "bad")]) != 0
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(SystemExit):  # tuned on dev or taken from a model: one or the other
+        main(["soup", "--member", str(members[0]), "--member", str(members[1]), "--dev", str(data),
+              "--thresholds-from", str(tmp_path / "soup"), "--output", str(tmp_path / "both")])

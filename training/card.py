@@ -7,6 +7,18 @@ def _row(name: str, m: dict) -> str:
             f"{m['theme_polarity']['micro']['f1']:.3f} | {m['theme_polarity']['macro']['f1']:.3f} | {m['n']} |")
 
 
+def _dev_line(metrics: dict) -> str:
+    dev = metrics["data"].get("dev") or {}
+    where = f" {dev.get('source', 'not recorded')} ({dev.get('hash', 'no hash')})"
+    if metrics.get("thresholds_from"):
+        return (f"- dev: thresholds and dev scores are those of `{metrics['thresholds_from']}` "
+                f"(the members' runs before they were refit on dev):{where}")
+    if metrics["data"]["train"].get("refit"):
+        return ("- dev (per-theme thresholds; then refit on train + dev, so dev scores are of the model before it "
+                f"saw dev):{where}")
+    return f"- dev (early stopping and per-theme thresholds):{where}"
+
+
 def model_card(model, metrics: dict) -> str:
     data = metrics["data"]
     lines = [
@@ -14,16 +26,15 @@ def model_card(model, metrics: dict) -> str:
         f"Themes ({len(model.themes)}): {', '.join(f'`{t}`' for t in model.themes)}.", "",
         "## Training", "",
         f"- train: `{data['train']['path']}` ({data['train']['rows']} rows, {data['train']['hash']})",
-        ("- dev (per-theme thresholds; then refit on train + dev, so dev scores are of the model before it saw dev):"
-         if data["train"].get("refit") else "- dev (early stopping and per-theme thresholds):")
-        + f" {data['dev']['source']} ({data['dev']['hash']})",
+        _dev_line(metrics),
         f"- seed {metrics['seed']}; {metrics['training_seconds']} s on {metrics['hardware'].get('cpus')} CPUs",
         f"- parameters: `{model.get_params()}`", "",
         "## Scores (micro/macro F1)", "",
         "| split | theme micro | theme macro | theme:polarity micro | theme:polarity macro | n |",
         "|---|---:|---:|---:|---:|---:|",
-        _row("dev", metrics["dev"]),
     ]
+    if metrics.get("dev"):
+        lines.append(_row("dev", metrics["dev"]))
     if "test" in metrics:
         lines.append(_row("test", metrics["test"]))
     lines += ["", "Load with `themesift.load_model(path)`; files are JSON and safetensors only.", ""]

@@ -41,29 +41,56 @@ def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str |
                           extra={"weights": list(model._weights())})
 
 
-def build_soup(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
-               test: str | Path | None = None, text_column: str | None = None,
-               labels_column: str = "labels") -> CombinedResult:
+def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: str | Path, *,
+               thresholds_from: str | Path | None = None, test: str | Path | None = None,
+               text_column: str | None = None, labels_column: str = "labels") -> CombinedResult:
     """Average the weights of finetune ``members`` that share an ``init_seed`` (finetune_soup), tune
-    per-theme thresholds on ``dev``, save one finetune artifact."""
+    per-theme thresholds on ``dev``, save one finetune artifact.
+
+    Members refit on train + dev (``train --refit``) have seen dev, so their soup takes its thresholds,
+    and the dev scores it reports, from ``thresholds_from``: the soup of the same runs before the refit."""
     if len(members) < 2:
         raise ValueError("a soup needs at least two --member models")
+    if (dev is None) == (thresholds_from is None):
+        raise ValueError("give either a dev file to tune thresholds on or a model to take them from, not both")
     started = time.time()
     models = [load_artifact(m) for m in members]
     if any(m.family != "finetune" for m in models):
         raise ValueError("a soup averages finetune models; use `themesift ensemble` for other families")
     return _tune_and_save(weight_soup(models), "finetune (weight soup)", members, models, started, dev, output,
-                          test=test, text_column=text_column, labels_column=labels_column)
+                          test=test, text_column=text_column, labels_column=labels_column,
+                          thresholds_from=thresholds_from)
+
+
+def _thresholds_of(model: ThemeClassifier, source: str | Path) -> tuple[dict, dict | None, dict | None]:
+    """``source``'s thresholds, dev scores and dev data, checked against ``model``'s themes."""
+    source = Path(source)
+    thresholds = artifact.read_json(source / artifact.THRESHOLDS)
+    if sorted(thresholds) != sorted(model.label_space_.themes):
+        raise ValueError(f"{source} has thresholds for other themes than the members: {sorted(thresholds)}")
+    metrics = artifact.read_json(source / artifact.METRICS) if (source / artifact.METRICS).is_file() else {}
+    dev_data = (metrics.get("data") or {}).get("dev")
+    if dev_data:
+        dev_data = {**dev_data, "source": f"{dev_data.get('source')}, via {source}"}
+    return thresholds, metrics.get("dev"), dev_data
 
 
 def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: float, dev, output, *, test,
-                   text_column, labels_column, extra: dict | None = None) -> CombinedResult:
+                   text_column, labels_column, extra: dict | None = None,
+                   thresholds_from: str | Path | None = None) -> CombinedResult:
     space = model.label_space_
     load = lambda path: load_labeled(path, text_column=text_column, labels_column=labels_column,  # noqa: E731
                                      label_space=space, polarities=space.polarities)
-    dev_data = load(dev)
-    proba = model.predict_proba(dev_data.texts)
-    model.set_thresholds(tune_thresholds(proba, space.encode(dev_data.label_sets)))
+    if thresholds_from is not None:
+        thresholds, dev_scores, dev_info = _thresholds_of(model, thresholds_from)
+        model.set_thresholds(thresholds)
+        extra = {**(extra or {}), "thresholds_from": str(thresholds_from)}
+    else:
+        dev_data = load(dev)
+        proba = model.predict_proba(dev_data.texts)
+        model.set_thresholds(tune_thresholds(proba, space.encode(dev_data.label_sets)))
+        dev_scores = evaluate_label_sets(dev_data.label_sets, model.decode(proba), themes=space.themes)
+        dev_info = {"source": f"file {dev}", "rows": len(dev_data), "hash": dev_data.data_hash()}
     member_metrics = [artifact.read_json(Path(m) / artifact.METRICS) if (Path(m) / artifact.METRICS).is_file() else {}
                       for m in members]
     metrics = {
@@ -73,14 +100,14 @@ def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: 
         **(extra or {}),
         "seed": model.seed,
         "data": {"train": (member_metrics[0].get("data") or {}).get("train", {"path": "see members", "rows": 0, "hash": ""}),
-                 "dev": {"source": f"file {dev}", "rows": len(dev_data), "hash": dev_data.data_hash()}},
+                 "dev": dev_info},
         "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
         "training_seconds": round(sum(met.get("training_seconds") or 0 for met in member_metrics)
                                   + time.time() - started, 1),
         "versions": package_versions(),
         "hardware": hardware(),
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "dev": evaluate_label_sets(dev_data.label_sets, model.decode(proba), themes=space.themes),
+        "dev": dev_scores,
     }
     if test:
         test_data = load(test)
