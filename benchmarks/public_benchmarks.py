@@ -251,9 +251,10 @@ def markdown(rows: list[dict]) -> str:
                     continue
                 s = r[split]
                 d = s["detection"]
-                soup = f" soup of {r['soup']} runs" if r.get("soup") else ""
+                refit = " refit on train+dev" if r.get("refit") else ""
+                how = f" soup of {r['soup']} runs{refit.replace(' refit', ', each refit')}" if r.get("soup") else refit
                 label = (f"themesift {r['family']}{' (quick)' if r['quick'] else ''}"
-                         f"{' refit on train+dev' if r.get('refit') else ''}{soup}{' — DEV' if split == 'dev' else ''}")
+                         f"{how}{' — DEV' if split == 'dev' else ''}")
                 if r.get("ensemble_weights"):
                     label += f" (weights {r['ensemble_weights']['chosen']}, chosen on dev)"
                 lines.append(f"| {label} | `{json.dumps(r['params'], sort_keys=True)}` | {_fmt(d['precision'])} | "
