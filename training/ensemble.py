@@ -52,7 +52,7 @@ def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: st
     if len(members) < 2:
         raise ValueError("a soup needs at least two --member models")
     if (dev is None) == (thresholds_from is None):
-        raise ValueError("give either a dev file to tune thresholds on or a model to take them from, not both")
+        raise ValueError("give one of: a dev file to tune thresholds on, or a model to take them from")
     started = time.time()
     models = [load_artifact(m) for m in members]
     if any(m.family != "finetune" for m in models):
