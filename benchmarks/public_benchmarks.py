@@ -139,8 +139,7 @@ def run_one(name: str, family: str, params: dict, *, quick: bool, score_test: bo
         from themesift.models.finetune_soup import weight_soup
 
         ingredients = [make_model(family, **{**params, "init_seed": seed, "seed": seed + 100 * i})
-                       for i in range(soup)]
-        ingredients = [m.fit(fit.texts, fit.label_sets, label_space=space) for m in ingredients]
+                       .fit(fit.texts, fit.label_sets, label_space=space) for i in range(soup)]
         model = weight_soup(ingredients)
     else:
         model = make_model(family, **params)
@@ -251,8 +250,10 @@ def markdown(rows: list[dict]) -> str:
                     continue
                 s = r[split]
                 d = s["detection"]
-                refit = " refit on train+dev" if r.get("refit") else ""
-                how = f" soup of {r['soup']} runs{refit.replace(' refit', ', each refit')}" if r.get("soup") else refit
+                if r.get("soup"):
+                    how = f" soup of {r['soup']} runs" + (", each refit on train+dev" if r.get("refit") else "")
+                else:
+                    how = " refit on train+dev" if r.get("refit") else ""
                 label = (f"themesift {r['family']}{' (quick)' if r['quick'] else ''}"
                          f"{how}{' — DEV' if split == 'dev' else ''}")
                 if r.get("ensemble_weights"):

@@ -96,9 +96,9 @@ def _print_scores(metrics: dict) -> None:
 
     if metrics.get("dev"):
         print(f"dev ({metrics['data']['dev']['source']}):")
-        print(format_metrics(metrics["dev"], per_label=False) + "\n")
+        print(format_metrics(metrics["dev"], per_label=False))
     if "test" in metrics:
-        print("test:")
+        print("\ntest:")
         print(format_metrics(metrics["test"], per_label=False))
 
 

@@ -11,8 +11,7 @@ def _dev_line(metrics: dict) -> str:
     dev = metrics["data"].get("dev") or {}
     where = f" {dev.get('source', 'not recorded')} ({dev.get('hash', 'no hash')})"
     if metrics.get("thresholds_from"):
-        return (f"- dev: thresholds and dev scores are those of `{metrics['thresholds_from']}` "
-                f"(the members' runs before they were refit on dev):{where}")
+        return f"- dev: thresholds and dev scores are those of `{metrics['thresholds_from']}`:{where}"
     if metrics["data"]["train"].get("refit"):
         return ("- dev (per-theme thresholds; then refit on train + dev, so dev scores are of the model before it "
                 f"saw dev):{where}")
