@@ -112,11 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default=None, metavar="COL")
     p.add_argument("--labels-column", default="labels", metavar="COL")
 
-    p = sub.add_parser("evaluate", help="score a model on labeled data",
-                       description="Micro/macro precision, recall and F1 for themes and theme:polarity, per label.")
+    p = sub.add_parser("evaluate", help="score a model on labeled data, overall and per segment",
+                       description="Micro/macro precision, recall and F1 for themes and theme:polarity, per label; "
+                                   "with --by COLUMN, also per value of a column of DATA (e.g. source, industry).")
     p.add_argument("--model", default="default", metavar="DIR|default")
     p.add_argument("--data", required=True)
     _label_args(p)
+    p.add_argument("--by", action="append", default=[], metavar="COLUMN",
+                   help="also score each value of this column of DATA separately, blanks as '(blank)'; one "
+                        "table each, in --json under \"by\" and in --report (repeatable)")
     p.add_argument("--json", default=None, metavar="OUT", help="write the metrics as JSON")
     p.add_argument("--report", default=None, metavar="HTML", help="write a self-contained HTML report")
     p.add_argument("--compare", default=None, metavar="DIR", help="second model to compare side by side")

@@ -127,20 +127,33 @@ def cmd_soup(args: Namespace) -> int:
 
 
 def cmd_evaluate(args: Namespace) -> int:
+    from themesift.nlp.tables import TableError
     from themesift.serve.predict import load_model
     from themesift.training.data import load_labeled
-    from themesift.training.evaluate import evaluate_model, format_metrics
+    from themesift.training.evaluate import (
+        evaluate_by,
+        evaluate_model,
+        format_metrics,
+        format_segments,
+        read_segments,
+    )
 
     model = _run(load_model, args.model)
     data = _run(load_labeled, args.data, text_column=args.text_column, labels_column=args.labels_column,
                 label_columns=_label_columns(args.label_columns),
                 polarities=_label_columns(args.polarities) or model.label_space_.polarities)
+    try:  # the segment values come from the same file, row for row
+        segments = read_segments(args.data, args.by, n_rows=len(data)) if args.by else {}
+    except TableError as exc:
+        raise UserError(f"--by: {exc}") from None
     if args.report or args.compare:
         from themesift.training.report import write_evaluation_report
 
         other = _run(load_model, args.compare) if args.compare else None
         metrics = _run(write_evaluation_report, model, data, args.report, other=other,
-                       names=(args.model, args.compare))
+                       names=(args.model, args.compare), by=segments)
+    elif segments:
+        metrics = evaluate_by(model, data.texts, data.label_sets, segments)
     else:
         metrics = evaluate_model(model, data.texts, data.label_sets)
     print(format_metrics(metrics))
@@ -149,6 +162,8 @@ def cmd_evaluate(args: Namespace) -> int:
         for level, by_avg in metrics["compare"]["delta"].items():
             for avg, scores in by_avg.items():
                 print(f"  {level:<16}{avg:<7}{scores['f1']:+.3f}")
+    if segments:
+        print(f"\n{format_segments(metrics)}")
     if args.json:
         from themesift.models.artifact import write_json
 

@@ -1,9 +1,13 @@
-"""Precision, recall and F1 for theme detection and for theme:polarity, as data."""
+"""Precision, recall and F1 for theme detection and for theme:polarity, as data; overall and
+per segment (``themesift evaluate --by COLUMN``)."""
 from __future__ import annotations
 
-from typing import Sequence
+import os
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+BLANK_SEGMENT = "(blank)"
 
 
 def _themes_only(label_sets: Sequence[Sequence[str]]) -> list[set[str]]:
@@ -65,6 +69,92 @@ def evaluate_label_sets(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[s
 
 def evaluate_model(model, texts: Sequence[str], gold: Sequence[Sequence[str]]) -> dict:
     return evaluate_label_sets(gold, model.predict(texts), themes=model.themes)
+
+
+def segment_values(values: Sequence[object]) -> list[str]:
+    """Cell values as segment names: stripped strings, with blanks (empty, None, NaN) named
+    :data:`BLANK_SEGMENT` so rows without a value are scored and seen, not dropped."""
+    import pandas as pd
+
+    out = []
+    for value in values:
+        missing = pd.isna(value) if np.ndim(value) == 0 else False
+        name = "" if missing else str(value).strip()
+        out.append(name or BLANK_SEGMENT)
+    return out
+
+
+def read_segments(path: str | os.PathLike, columns: Sequence[str], *, encoding: str | None = None,
+                  n_rows: int | None = None) -> dict[str, list[str]]:
+    """{column: segment name per row} from the labeled file itself, row i matching row i of
+    ``load_labeled`` (which raises on bad rows rather than dropping them).
+
+    Keys are the file's spelling of each column (``Source`` finds ``source``); a column not
+    in the file raises ``TableError`` listing the file's columns.
+    """
+    from themesift.nlp.tables import TableError, read_table, resolve_text_column
+
+    frame = read_table(path, encoding=encoding)
+    if n_rows is not None and len(frame) != n_rows:
+        raise TableError(f"{path}: read {len(frame)} rows for the segments but {n_rows} labeled rows")
+    found = dict.fromkeys(resolve_text_column(frame.columns, column) for column in columns)  # exact, else casefold
+    return {name: segment_values(frame[name].tolist()) for name in found}
+
+
+def _segment_order(name: str) -> tuple:
+    return (name == BLANK_SEGMENT, name.casefold(), name)
+
+
+def evaluate_segments(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
+                      segments: Mapping[str, Sequence[object]], *,
+                      themes: Sequence[str] | None = None) -> dict[str, dict[str, dict]]:
+    """{column: {segment: evaluate_label_sets of that segment's rows}}, segments sorted by name
+    (blank last); ``pred`` is computed once by the caller and sliced, never re-predicted."""
+    out = {}
+    for column, values in segments.items():
+        names = segment_values(values)
+        if len(names) != len(gold):
+            raise ValueError(f"segment column {column!r} has {len(names)} values for {len(gold)} rows")
+        rows: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            rows.setdefault(name, []).append(i)
+        out[column] = {name: evaluate_label_sets([gold[i] for i in rows[name]], [pred[i] for i in rows[name]],
+                                                 themes=themes)
+                       for name in sorted(rows, key=_segment_order)}
+    return out
+
+
+def evaluate_by(model, texts: Sequence[str], label_sets: Sequence[Sequence[str]],
+                segments: Mapping[str, Sequence[object]]) -> dict:
+    """``evaluate_model``'s metrics plus ``"by"``: {column: {segment: metrics}}, from ONE
+    ``model.predict`` call shared by the overall figure and every segment."""
+    pred = model.predict(texts)
+    metrics = evaluate_label_sets(label_sets, pred, themes=model.themes)
+    metrics["by"] = evaluate_segments(label_sets, pred, segments, themes=model.themes)
+    return metrics
+
+
+def _segment_line(name: str, m: dict, width: int) -> str:
+    shown = name if len(name) < width else name[:width - 2] + "…"
+    return f"{shown:<{width}}{m['n']:>6}" + "".join(
+        f"{m[level]['micro']['precision']:>7.3f}{m[level]['micro']['recall']:>7.3f}"
+        f"{m[level]['micro']['f1']:>7.3f}{m[level]['macro']['f1']:>7.3f}" for level in ("theme", "theme_polarity"))
+
+
+def format_segments(metrics: dict, *, max_width: int = 28) -> str:
+    """One compact table per ``--by`` column: n and micro P/R/F1 (and macro F1) per segment,
+    then the overall row, the same figure as the headline table's."""
+    blocks = []
+    for column, by_segment in metrics.get("by", {}).items():
+        width = max(len("(overall)") + 2, min(max_width, max(map(len, by_segment), default=0) + 2))
+        count = f"{len(by_segment)} segment{'s' if len(by_segment) != 1 else ''}"
+        blocks.append("\n".join([
+            f"by {column}: {count} (P, R, F1 micro-averaged; macro = macro F1)",
+            f"{'':<{width + 6}}{'theme':^28}{'theme:polarity':^28}".rstrip(),
+            f"{'segment':<{width}}{'n':>6}" + f"{'P':>7}{'R':>7}{'F1':>7}{'macro':>7}" * 2,
+            *(_segment_line(name, m, width) for name, m in by_segment.items()),
+            _segment_line("(overall)", metrics, width)]))
+    return "\n\n".join(blocks)
 
 
 def format_metrics(metrics: dict, *, per_label: bool = True) -> str:

@@ -4,15 +4,16 @@ where a model is right, where it is wrong, and whether its scores can be trusted
 The returned dict keeps :func:`evaluate_label_sets`'s keys at the top level (so
 ``format_metrics`` and ``--json`` work unchanged) and adds ``presence`` (per-theme
 threshold and average precision), ``confusion`` (gold × predicted polarity per theme),
-``calibration`` and, with a second model, ``compare``.
+``calibration``, with a second model ``compare`` and, with ``by``, per-segment scores
+(``evaluate --by COLUMN``) under ``"by"``.
 """
 from __future__ import annotations
 
 import os
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import plotly.offline
@@ -22,7 +23,7 @@ from themesift.models.labels import UNKNOWN_POLARITY, LabelSpace, parse_label
 from themesift.training import report_charts as rc
 from themesift.training.calibration import calibration_report
 from themesift.training.data import LabeledData
-from themesift.training.evaluate import evaluate_label_sets
+from themesift.training.evaluate import BLANK_SEGMENT, evaluate_label_sets, evaluate_segments
 
 LEVELS = (("theme", "theme"), ("theme_polarity", "theme:polarity"))
 N_ERRORS = 10  # per kind: false positives, missed themes, wrong polarity
@@ -117,6 +118,32 @@ def _per_label_section(metrics: dict) -> str:
                        attrs='id="label-table"') + "</section>")
 
 
+SEGMENT_STATS = [(level, avg, k, f"{label} {name}")
+                 for level, label in (("theme", "theme"), ("theme_polarity", "theme:pol."))
+                 for avg, k, name in (("micro", "precision", "micro P"), ("micro", "recall", "micro R"),
+                                      ("micro", "f1", "micro F1"), ("macro", "f1", "macro F1"))]
+
+
+def _segment_row(name: str, m: dict, key: str | None) -> list[str]:
+    return [rc.td(name), rc.num(m["n"], 0)] + [rc.num(m[level][avg][k], key=f"{key}.{level}.{avg}.{k}" if key else None)
+                                               for level, avg, k, _ in SEGMENT_STATS]
+
+
+def _segments_section(metrics: dict) -> str:
+    """One table per ``--by`` column: n and the headline figures per segment, then overall."""
+    headers = ["segment", "n"] + [header for *_, header in SEGMENT_STATS]
+    parts = []
+    for i, (column, by_segment) in enumerate(metrics["by"].items()):
+        rows = [_segment_row(name, m, f"by.{column}.{name}") for name, m in by_segment.items()]
+        rows.append(_segment_row("(overall)", metrics, None))
+        count = f"{len(by_segment)} segment{'s' if len(by_segment) != 1 else ''}"
+        parts.append(f"<h3>by {rc.esc(column)} ({count})</h3>"
+                     + rc.table(headers, rows, attrs=f'id="by-{i}" class="segments" data-column="{rc.esc(column)}"'))
+    return ("<section id=\"by-segment\"><h2>Scores per segment</h2><p class=\"note\">The headline figures per value "
+            f"of each --by column; rows without a value form the {rc.esc(BLANK_SEGMENT)} segment. Small segments "
+            "give noisy scores: read n first.</p>" + "".join(parts) + "</section>")
+
+
 def _confusion_section(confusion: dict) -> str:
     cells = []
     for theme, c in confusion.items():
@@ -159,12 +186,16 @@ def _compare_section(compare: dict, names: tuple[str, str]) -> str:
     return html + "</section>"
 
 
-def evaluation_details(model: ThemeClassifier, data: LabeledData) -> tuple[dict, dict]:
-    """(metrics, arrays the page needs) for ``model`` on ``data``."""
+def evaluation_details(model: ThemeClassifier, data: LabeledData,
+                       by: Mapping[str, Sequence[object]] | None = None) -> tuple[dict, dict]:
+    """(metrics, arrays the page needs) for ``model`` on ``data``; ``by`` ({column: value per
+    row}) adds per-segment scores from the same predictions."""
     space = model.label_space_
     proba = model.predict_proba(data.texts)
     pred_sets = model.decode(proba)
     metrics = evaluate_label_sets(data.label_sets, pred_sets, themes=model.themes)
+    if by:
+        metrics["by"] = evaluate_segments(data.label_sets, pred_sets, by, themes=model.themes)
     y = encode_known(space, data.label_sets)
     pred = space.encode(pred_sets)
     curves = rc.presence_curves(presence_scores(proba), y != 0, space.themes, model.thresholds_)
@@ -177,9 +208,11 @@ def evaluation_details(model: ThemeClassifier, data: LabeledData) -> tuple[dict,
 
 def write_evaluation_report(model: ThemeClassifier, data: LabeledData, path: str | Path | None, *,
                             other: ThemeClassifier | None = None,
-                            names: tuple[str | None, str | None] = ("model", "other")) -> dict:
-    """Score ``model`` (and ``other``) on ``data``; with ``path``, write the HTML report there atomically."""
-    metrics, extra = evaluation_details(model, data)
+                            names: tuple[str | None, str | None] = ("model", "other"),
+                            by: Mapping[str, Sequence[object]] | None = None) -> dict:
+    """Score ``model`` (and ``other``) on ``data``, per segment of each ``by`` column too; with
+    ``path``, write the HTML report there atomically."""
+    metrics, extra = evaluation_details(model, data, by)
     names = (str(names[0] or "model"), str(names[1] or "other"))
     if other is not None:
         other_metrics = evaluate_label_sets(data.label_sets, other.predict(data.texts), themes=other.themes)
@@ -190,6 +223,8 @@ def write_evaluation_report(model: ThemeClassifier, data: LabeledData, path: str
     sections = [_headline_section(metrics, names[0])]
     if other is not None:
         sections.append(_compare_section(metrics["compare"], names))
+    if metrics.get("by"):
+        sections.append(_segments_section(metrics))
     sections += [
         _per_label_section(metrics),
         "<section id=\"pr-curves\"><h2>Precision-recall per theme</h2><p class=\"note\">Presence score "
