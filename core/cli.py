@@ -15,6 +15,10 @@ def _model_arg(p: argparse.ArgumentParser) -> None:
                    help="model directory written by 'themesift train' (default: the shipped ex-cx-1 model)")
 
 
+AUDIENCE_HELP = ("who wrote the comments: auto (default: decided per comment from its wording), employee or "
+                 "customer; with a known audience the other audience's themes are never output")
+
+
 def _input_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-column", default=None, metavar="COL",
                    help="column holding the comments (default: text/comment/response/feedback/review if unique)")
@@ -44,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("texts", nargs="+", metavar="TEXT")
     _model_arg(p)
     p.add_argument("--evidence", action="store_true", help="add the sentences that carry each theme, with offsets")
+    p.add_argument("--audience", default="auto", choices=("auto", "employee", "customer"), help=AUDIENCE_HELP)
 
     p = sub.add_parser("classify", help="classify a CSV/TSV/JSONL/Parquet/Excel file, keeping every row",
                        description="Read INPUT in chunks, classify its text column and write OUTPUT with every "
@@ -63,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=2000, help="rows read and written per chunk (default 2000)")
     p.add_argument("--max-chars", type=int, default=20000, help="longer texts are cut and flagged (default 20000)")
     p.add_argument("--no-language-check", action="store_true", help="do not flag comments that are not English")
+    p.add_argument("--audience", default="auto", choices=("auto", "employee", "customer"), help=AUDIENCE_HELP)
+    p.add_argument("--audience-column", default=None, metavar="COL",
+                   help="for mixed files: a column holding each row's audience (employee/customer; blank: "
+                        "--audience); a bad value flags that row. The audience used is written to an 'audience' "
+                        "column ('themesift_audience' if the input has one)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("train", help="train a model on labeled data and write an artifact directory",
@@ -76,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     _label_args(p)
     p.add_argument("--taxonomy", default=None, metavar="YAML", help="themes file; labels outside it are errors")
     p.add_argument("--default-taxonomy", action="store_true", help="use the packaged ex-cx-1 taxonomy")
+    p.add_argument("--audience-column", default=None, metavar="COL",
+                   help="column of each row's audience (employee/customer) for the audience detector, when the "
+                        "taxonomy's themes declare audiences (default: 'audience' if present, else implied by "
+                        "rows whose labels all belong to one audience)")
+    p.add_argument("--exclude", action="append", default=[], metavar="COLUMN=VALUE",
+                   help="leave out of --data and --dev the rows where COLUMN holds VALUE, e.g. "
+                        "--exclude source=customer-spotify-twitter-support for a source whose licence does not fit "
+                        "(repeatable)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="family parameter, e.g. --param epochs=3 --param lora_r=16 (repeatable)")
     p.add_argument("--config", default=None, metavar="JSON", help="a JSON file of train settings (flags override)")
@@ -160,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--text-column", default="text")
+    p.add_argument("--audience", default="auto", choices=("auto", "employee", "customer"), help=AUDIENCE_HELP)
+    p.add_argument("--audience-column", default=None, metavar="COL", help="a column holding each row's audience")
     _model_arg(p)
     return parser
 

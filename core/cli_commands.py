@@ -16,11 +16,12 @@ class UserError(Exception):
 
 
 def _user_errors():
+    from themesift.models.audience import AudienceError
     from themesift.models.labels import LabelError
     from themesift.nlp.tables import TableError
     from themesift.training.labels_io import LabelDataError
 
-    return (TableError, LabelDataError, LabelError, FileNotFoundError, FileExistsError, PermissionError,
+    return (TableError, LabelDataError, LabelError, AudienceError, FileNotFoundError, FileExistsError, PermissionError,
             IsADirectoryError)
 
 
@@ -53,7 +54,7 @@ def _label_columns(value: str | None) -> list[str] | None:
 def cmd_predict(args: Namespace) -> int:
     from themesift.serve.predict import predict
 
-    results = _run(predict, args.texts, args.model, evidence=args.evidence)
+    results = _run(predict, args.texts, args.model, evidence=args.evidence, audience=args.audience)
     for text, result in zip(args.texts, results):
         print(json.dumps({"text": text, **result}, ensure_ascii=False))
     return 0
@@ -65,7 +66,8 @@ def cmd_classify(args: Namespace) -> int:
     opts = ClassifyOptions(text_column=args.text_column, layout=args.layout, evidence=args.evidence,
                            redact=args.redact, encoding=args.encoding, sheet=args.sheet, delimiter=args.delimiter,
                            chunk_size=args.chunk_size, max_chars=args.max_chars,
-                           language_check=not args.no_language_check, progress=not args.quiet)
+                           language_check=not args.no_language_check, progress=not args.quiet,
+                           audience=args.audience, audience_column=args.audience_column)
     summary = _run(classify_file, args.input, args.output, model=args.model, options=opts)
     print(summary.describe(), file=sys.stderr)
     return 0
@@ -82,6 +84,8 @@ def cmd_train(args: Namespace) -> int:
     cfg.taxonomy, cfg.default_taxonomy = args.taxonomy, args.default_taxonomy
     cfg.seed, cfg.dev_size, cfg.refit = args.seed, args.dev_size, args.refit or cfg.refit
     cfg.polarities = _label_columns(args.polarities)
+    cfg.audience_column = args.audience_column or cfg.audience_column
+    cfg.exclude = list(cfg.exclude) + args.exclude
     try:
         result = _run(train, cfg)
     except TypeError as exc:  # unknown --param for the family
@@ -204,7 +208,8 @@ def cmd_serve(args: Namespace) -> int:
 def cmd_spark_classify(args: Namespace) -> int:
     from themesift.serve.spark import classify_path
 
-    _run(classify_path, args.input, args.output, master=args.master, text_col=args.text_column, model=args.model)
+    _run(classify_path, args.input, args.output, master=args.master, text_col=args.text_column, model=args.model,
+         audience=args.audience, audience_col=args.audience_column)
     return 0
 
 

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Sequence, Union
 
 import numpy as np
 
 from themesift.models import artifact
+from themesift.models.audience import AUDIENCE_DIR, AudienceModel, check_audience
 from themesift.models.labels import LabelSpace
 from themesift.models.taxonomy import Taxonomy
+
+
+Audience = Union[str, Sequence[Union[str, None]], None]
 
 
 class NotFittedError(RuntimeError):
@@ -26,6 +30,7 @@ class ThemeClassifier:
     """Base class: subclasses implement ``_fit``, ``_predict_proba``, ``_save_weights``, ``_load_weights``."""
 
     family: ClassVar[str] = ""
+    audience_: AudienceModel | None = None  # theme audiences + detector, when the taxonomy declares audiences
 
     # -- scikit-learn style parameters -------------------------------------------------
     @classmethod
@@ -77,19 +82,35 @@ class ThemeClassifier:
         raise NotImplementedError
 
     # -- inference --------------------------------------------------------------------
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Probabilities, shape (n_texts, n_themes, 1 + n_polarities); column 0 is "absent"."""
+    def predict_proba(self, texts: Sequence[str], audience: Audience = "auto") -> np.ndarray:
+        """Probabilities, shape (n_texts, n_themes, 1 + n_polarities); column 0 is "absent".
+
+        With audiences (see models.audience), the other audience's themes are certainly absent:
+        ``audience`` is ``"auto"`` (detected per text), ``"employee"``, ``"customer"``, one value per
+        text, or None for the unmasked scores."""
         self._check_fitted()
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, self.label_space_.n_themes, self.label_space_.n_classes))
-        return self._predict_proba(texts)
+        proba = self._predict_proba(texts)
+        if audience is None or self.audience_ is None:
+            return proba
+        return self.audience_.mask(proba, self.label_space_.themes, self.audience_.resolve(texts, audience))
+
+    def predict_audience(self, texts: Sequence[str], audience: Audience = "auto") -> list[str | None]:
+        """Each text's audience: the one given, else detected; None where the model cannot tell."""
+        texts = _check_texts(texts)
+        if self.audience_ is None:
+            if audience is None or isinstance(audience, str):
+                return [check_audience(audience)] * len(texts)
+            return [check_audience(a, f"row {i + 1}: ") for i, a in enumerate(audience)]
+        return self.audience_.resolve(texts, audience)
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
-    def predict(self, texts: Sequence[str]) -> list[list[str]]:
-        return self.decode(self.predict_proba(texts))
+    def predict(self, texts: Sequence[str], audience: Audience = "auto") -> list[list[str]]:
+        return self.decode(self.predict_proba(texts, audience))
 
     def decode(self, proba: np.ndarray) -> list[list[str]]:
         """Turn probabilities into label sets with the per-theme thresholds."""
@@ -134,6 +155,8 @@ class ThemeClassifier:
                 artifact.write_json(tmp / artifact.METRICS, metrics)
             if card is not None:
                 (tmp / artifact.CARD).write_text(card, "utf-8")
+            if self.audience_ is not None:
+                self.audience_.save(tmp / AUDIENCE_DIR)
             self._save_weights(tmp)
         return Path(path)
 
@@ -148,6 +171,11 @@ class ThemeClassifier:
         model.thresholds_ = np.full(model.label_space_.n_themes, 0.5)
         if (path / artifact.THRESHOLDS).is_file():
             model.set_thresholds(artifact.read_json(path / artifact.THRESHOLDS))
+        if (path / AUDIENCE_DIR).is_dir():
+            model.audience_ = AudienceModel.load(path / AUDIENCE_DIR)
+            unknown = sorted(set(model.audience_.theme_audiences) - set(model.label_space_.themes))
+            if unknown:
+                raise ValueError(f"{path}: audiences given for themes the model lacks: {unknown}")
         model._load_weights(path)
         return model
 

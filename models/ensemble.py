@@ -53,13 +53,15 @@ class EnsembleClassifier(ThemeClassifier):
             raise ValueError("ensemble members must have the same themes and polarities")
         model = cls([{"family": m.family, **m.get_params()} for m in members], weights)
         model.members_ = list(members)
+        model.audience_ = next((m.audience_ for m in members if m.audience_ is not None), None)
         model.label_space_ = members[0].label_space_
         model.thresholds_ = np.full(model.label_space_.n_themes, 0.5)
         return model
 
     def _predict_proba(self, texts):
         w = self._weights()
-        return sum(wi * m.predict_proba(texts) for wi, m in zip(w, self.members_))
+        # unmasked: the ensemble masks the average once, with its own audiences
+        return sum(wi * m.predict_proba(texts, audience=None) for wi, m in zip(w, self.members_))
 
     def _save_weights(self, directory: Path) -> None:
         for i, member in enumerate(self.members_):

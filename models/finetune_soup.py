@@ -53,6 +53,7 @@ def weight_soup(models: Sequence[FinetuneClassifier]) -> FinetuneClassifier:
     soup.history_ = [{**row, "ingredient_seed": m.seed}
                      for m in models for row in (getattr(m, "history_", None) or [])]
     soup.thresholds_ = np.full(first.label_space_.n_themes, 0.5)
+    soup.audience_ = first.audience_
     soup._onnx_ = None
     soup.__dict__.pop("lora_state_", None)
     return soup

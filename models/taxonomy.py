@@ -1,4 +1,4 @@
-"""Taxonomies as data: a YAML file of themes (id, name, description) plus a version."""
+"""Taxonomies as data: a YAML file of themes (id, name, description, optional audience) plus a version."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +6,8 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
+
+from themesift.models.audience import AUDIENCES
 
 DEFAULT_TAXONOMY = "ex-cx-1"
 
@@ -15,6 +17,7 @@ class Theme:
     id: str
     name: str
     description: str = ""
+    audience: str | None = None  # "employee" | "customer"; None: a theme both audiences may carry
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,13 @@ class Taxonomy:
     def names(self) -> dict[str, str]:
         return {t.id: t.name for t in self.themes}
 
+    def audiences(self) -> dict[str, str]:
+        """Theme id → audience, for the themes that declare one (empty: the taxonomy has none)."""
+        return {t.id: t.audience for t in self.themes if t.audience}
+
     def to_json(self) -> dict:
-        return {"version": self.version, "themes": [t.__dict__ for t in self.themes]}
+        return {"version": self.version,
+                "themes": [{k: v for k, v in t.__dict__.items() if v is not None} for t in self.themes]}
 
     @classmethod
     def from_json(cls, data: dict) -> "Taxonomy":
@@ -48,9 +56,18 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     data = yaml.safe_load(text) or {}
     if not isinstance(data.get("themes"), list) or not data["themes"]:
         raise ValueError(f"{source}: a taxonomy needs a non-empty 'themes' list")
-    themes = []
+    themes, seen = [], set()
     for i, entry in enumerate(data["themes"]):
         if not isinstance(entry, dict) or "id" not in entry:
             raise ValueError(f"{source}: theme #{i + 1} has no 'id'")
-        themes.append(Theme(str(entry["id"]), str(entry.get("name", entry["id"])), str(entry.get("description", "")).strip()))
+        theme_id = str(entry["id"])
+        if theme_id in seen:
+            raise ValueError(f"{source}: theme #{i + 1}: id {theme_id!r} is used twice")
+        seen.add(theme_id)
+        audience = entry.get("audience")
+        if audience is not None and audience not in AUDIENCES:
+            raise ValueError(f"{source}: theme {theme_id!r}: audience {audience!r} is not one of "
+                             f"{', '.join(AUDIENCES)} (leave it out for a theme both may carry)")
+        themes.append(Theme(theme_id, str(entry.get("name", theme_id)), str(entry.get("description", "")).strip(),
+                            audience))
     return Taxonomy(str(data.get("version", Path(source).stem)), tuple(themes))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from themesift.models.audience import AudienceError, check_audience
 from themesift.nlp.tables import TableError, TableWriter, iter_table_chunks, resolve_text_column
 from themesift.serve.layouts import ADDED_COLUMNS, to_layout
 from themesift.serve.predict import DEFAULT_MAX_CHARS, ModelLike, predict, resolve_model
@@ -30,6 +31,8 @@ class ClassifyOptions:
     max_chars: int = DEFAULT_MAX_CHARS
     language_check: bool = True
     progress: bool = True
+    audience: str = "auto"  # auto | employee | customer: who wrote the comments
+    audience_column: str | None = None  # per-row audience (blank = auto), for mixed files
 
 
 @dataclass
@@ -66,13 +69,22 @@ def _estimate_rows(path: Path) -> int | None:
     return None
 
 
-def _flag_rows(chunk: pd.DataFrame, texts: list, options: ClassifyOptions) -> list[str | None]:
-    """Pre-model flags: malformed input lines and non-English comments."""
+def _flag_rows(chunk: pd.DataFrame, texts: list, options: ClassifyOptions,
+               audiences: list[str | None]) -> list[str | None]:
+    """Pre-model flags: malformed input lines, bad audience cells and non-English comments.
+
+    ``audiences`` is filled in place with each row's audience (None: auto)."""
     flags: list[str | None] = [None] * len(texts)
     if "_parse_error" in chunk:
         for i, msg in enumerate(chunk["_parse_error"].tolist()):
             if isinstance(msg, str) and msg:
                 flags[i] = f"malformed input: {msg}"
+    column = options.audience_column
+    for i, value in enumerate(chunk[column].tolist() if column else [options.audience] * len(texts)):
+        try:
+            audiences[i] = check_audience(value) or check_audience(options.audience)
+        except AudienceError:
+            flags[i] = flags[i] or f"bad audience: {value!r} in column {column!r} is not employee, customer or auto"
     if options.language_check:
         from themesift.nlp.language import non_english_flag
 
@@ -90,20 +102,23 @@ def classify_frame(chunk: pd.DataFrame, text_column: str, model: ModelLike = Non
 
 def _classify_chunk(chunk, text_column, clf, options, first_row):
     texts = chunk[text_column].tolist()
-    flags = _flag_rows(chunk, texts, options)
+    audiences: list[str | None] = [None] * len(texts)
+    flags = _flag_rows(chunk, texts, options, audiences)
     todo = [i for i, f in enumerate(flags) if f is None]
     need_evidence = options.evidence or options.layout == "long"
-    results: list[dict] = [{"labels": [], "themes": [], "error": f, "warning": None} for f in flags]
+    results: list[dict] = [{"labels": [], "themes": [], "audience": audiences[i], "error": f, "warning": None}
+                           for i, f in enumerate(flags)]
     for i, result in zip(todo, predict([texts[i] for i in todo], clf, evidence=need_evidence,
-                                       max_chars=options.max_chars)):
+                                       max_chars=options.max_chars, audience=[audiences[i] for i in todo])):
         results[i] = result
     frame = chunk.drop(columns=[c for c in chunk.columns if c == "_parse_error" or c in ADDED_COLUMNS])
     if options.redact:
         from themesift.serve.redaction import redact_results
 
         frame[text_column] = redact_results(texts, results)
+    with_audience = clf.audience_ is not None or options.audience_column is not None or options.audience != "auto"
     out = to_layout(frame, results, options.layout, themes=clf.themes, evidence=options.evidence,
-                    first_row=first_row)
+                    first_row=first_row, audience=with_audience)
     return out, results
 
 
@@ -115,6 +130,10 @@ def classify_file(input_path: str | Path, output_path: str | Path, *, model: Mod
     options = options or ClassifyOptions()
     if options.layout not in ("default", "wide", "long"):
         raise TableError(f"unknown layout {options.layout!r}: use default, wide or long")
+    try:
+        check_audience(options.audience)
+    except AudienceError as exc:
+        raise TableError(f"--audience: {exc}") from None
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.resolve() == output_path.resolve():
         raise TableError("the output file must differ from the input file")
@@ -130,6 +149,9 @@ def classify_file(input_path: str | Path, output_path: str | Path, *, model: Mod
             if text_column is None:
                 text_column = resolve_text_column([c for c in chunk.columns if c != "_parse_error"],
                                                   options.text_column)
+                if options.audience_column is not None and options.audience_column not in chunk.columns:
+                    raise TableError(f"--audience-column {options.audience_column!r} not found in {input_path}; "
+                                     f"columns are {[c for c in chunk.columns if c != '_parse_error']}")
             out, results = _classify_chunk(chunk, text_column, clf, options, summary.rows)
             writer.write(out)
             _count(summary, results)

@@ -11,11 +11,17 @@ from themesift.nlp.normalize import normalize_text
 from themesift.nlp.sentences import split_sentences_batch
 
 
-def attach_evidence(clf: ThemeClassifier, texts: list[str], results: list[dict]) -> None:
-    """Add ``evidence: [{"text", "start", "end"}]`` to every theme in ``results``, in place."""
+def attach_evidence(clf: ThemeClassifier, texts: list[str], results: list[dict],
+                    audiences: list[str | None] | None = None) -> None:
+    """Add ``evidence: [{"text", "start", "end"}]`` to every theme in ``results``, in place.
+
+    ``audiences`` (one per text) scores each sentence as its comment's audience, not its own."""
     sentence_lists = split_sentences_batch(texts)
     flat = [(row, s) for row, sents in enumerate(sentence_lists) for s in sents]
-    scores = presence_scores(clf.predict_proba([normalize_text(s.text) for _, s in flat])) if flat else None
+    scores = None
+    if flat:
+        who = None if audiences is None else [audiences[row] for row, _ in flat]
+        scores = presence_scores(clf.predict_proba([normalize_text(s.text) for _, s in flat], audience=who))
     by_row: dict[int, list[int]] = {}
     for k, (row, _) in enumerate(flat):
         by_row.setdefault(row, []).append(k)

@@ -180,8 +180,8 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
     app.state.themesift = state
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
 
-    def run_predict(texts: list, evidence: bool) -> list[dict]:
-        return predict(texts, state.require(), evidence=evidence, max_chars=limits.max_chars)
+    def run_predict(texts: list, evidence: bool, audiences: list | str = "auto") -> list[dict]:
+        return predict(texts, state.require(), evidence=evidence, max_chars=limits.max_chars, audience=audiences)
 
     batcher = MicroBatcher(run_predict, wait_ms=batch_ms, max_texts=limits.max_texts) if batch_ms > 0 else None
 
@@ -221,10 +221,15 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
             if isinstance(text, str) and len(text) > limits.max_chars:
                 raise ApiError(422, "text_too_long", f"text #{i} has {len(text)} characters; the limit is "
                                f"{limits.max_chars}", limit=limits.max_chars, index=i)
+        audiences = req.audience
+        if isinstance(audiences, list) and len(audiences) != len(req.texts):
+            raise ApiError(422, "audience_mismatch", f"{len(audiences)} audiences for {len(req.texts)} texts: give "
+                           "one audience for all, or one per text")
         if batcher is not None:
-            results = await batcher.submit(req.texts, req.evidence)
+            per_text = audiences if isinstance(audiences, list) else [audiences] * len(req.texts)
+            results = await batcher.submit(req.texts, req.evidence, per_text)
         else:
-            results = await anyio.to_thread.run_sync(run_predict, req.texts, req.evidence)
+            results = await anyio.to_thread.run_sync(run_predict, req.texts, req.evidence, audiences)
         return {"results": results, "model": state.ref}
 
     @app.get("/v1/model", response_model=ModelInfo, responses={503: {"model": ErrorResponse}})

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from themesift.models import artifact
 from themesift.models.base import ThemeClassifier
+
+
+AudienceName = Literal["auto", "employee", "customer"]
 
 
 class ClassifyRequest(BaseModel):
@@ -25,6 +28,10 @@ class ClassifyRequest(BaseModel):
                          "non-string item is not rejected but comes back with `error` set (like predict()). "
                          "At most THEMESIFT_MAX_TEXTS items of at most THEMESIFT_MAX_CHARS characters each.")
     evidence: bool = Field(False, description="Add, per theme, the sentences that carry it with character offsets.")
+    audience: Union[AudienceName, list[Optional[AudienceName]]] = Field(
+        "auto", description="Who wrote the texts: `auto` (decided per text), `employee` or `customer`, or one of "
+                            "those per text (null = auto). With a known audience, the other audience's themes "
+                            "are never returned.")
 
 
 class Evidence(BaseModel):
@@ -43,6 +50,8 @@ class ThemeHit(BaseModel):
 class TextResult(BaseModel):
     labels: list[str] = Field(..., description="`theme:polarity` labels, highest score first.")
     themes: list[ThemeHit]
+    audience: Optional[str] = Field(..., description="employee or customer: given, or decided from the text; "
+                                                     "null when the model has no audiences.")
     error: Optional[str] = Field(..., description="Why the text was not classified (e.g. 'empty comment'), else null.")
     warning: Optional[str]
 

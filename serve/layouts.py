@@ -9,6 +9,11 @@ import pandas as pd
 ADDED_COLUMNS = ("themes", "scores", "evidence", "error", "warning", "row", "theme", "polarity", "score",
                  "evidence_start", "evidence_end")
 WIDE_PREFIX = "theme_"
+AUDIENCE_COLUMN = "audience"  # named themesift_audience when the input already has an audience column
+
+
+def audience_column_name(columns: Sequence[str]) -> str:
+    return "themesift_" + AUDIENCE_COLUMN if AUDIENCE_COLUMN in columns else AUDIENCE_COLUMN
 
 
 def _evidence_json(result: dict) -> str:
@@ -17,7 +22,7 @@ def _evidence_json(result: dict) -> str:
 
 
 def to_layout(frame: pd.DataFrame, results: list[dict], layout: str, *, themes: Sequence[str],
-              evidence: bool = False, first_row: int = 0) -> pd.DataFrame:
+              evidence: bool = False, first_row: int = 0, audience: bool = False) -> pd.DataFrame:
     """Add the result columns to ``frame`` (a copy), in the shape ``layout`` asks for.
 
     default: ``themes`` (list of theme:polarity), ``scores`` (JSON theme → score), optional
@@ -25,15 +30,18 @@ def to_layout(frame: pd.DataFrame, results: list[dict], layout: str, *, themes: 
     holding its polarity or "". long: one row per theme mention — ``row`` (0-based input row),
     ``theme``, ``polarity``, ``score``, ``evidence`` with ``evidence_start``/``evidence_end``
     offsets into the text — and one row with an empty theme for comments with none, so no
-    input row disappears from a pivot table.
+    input row disappears from a pivot table. ``audience=True`` adds the audience each comment was
+    classified as (``audience``, or ``themesift_audience`` when the input has an ``audience`` column).
     """
     out = frame.reset_index(drop=True).copy()
     if layout == "long":
-        return _long(out, results, first_row)
+        return _long(out, results, first_row, audience)
     out["themes"] = [r["labels"] for r in results]
     out["scores"] = [json.dumps({t["theme"]: t["score"] for t in r["themes"]}) for r in results]
     if evidence:
         out["evidence"] = [_evidence_json(r) for r in results]
+    if audience:
+        out[audience_column_name(list(frame.columns))] = [r.get("audience") or "" for r in results]
     out["error"] = [r["error"] for r in results]
     out["warning"] = [r["warning"] for r in results]
     if layout == "wide":
@@ -43,7 +51,7 @@ def to_layout(frame: pd.DataFrame, results: list[dict], layout: str, *, themes: 
     return out
 
 
-def _long(frame: pd.DataFrame, results: list[dict], first_row: int) -> pd.DataFrame:
+def _long(frame: pd.DataFrame, results: list[dict], first_row: int, audience: bool) -> pd.DataFrame:
     records, source_rows = [], []
     for i, result in enumerate(results):
         mentions = result["themes"] or [None]
@@ -59,4 +67,7 @@ def _long(frame: pd.DataFrame, results: list[dict], first_row: int) -> pd.DataFr
                                                         "evidence_start", "evidence_end", "error", "warning"])
     added["evidence_start"] = added["evidence_start"].astype("Int64")
     added["evidence_end"] = added["evidence_end"].astype("Int64")
+    if audience:
+        added.insert(0, audience_column_name(list(frame.columns)),
+                     [results[i].get("audience") or "" for i in source_rows])
     return pd.concat([base, added], axis=1)

@@ -12,7 +12,8 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from themesift.models.base import ThemeClassifier, presence_scores
+from themesift.models.audience import AudienceError, check_audience
+from themesift.models.base import Audience, ThemeClassifier, presence_scores
 from themesift.models.registry import load_artifact
 from themesift.nlp.normalize import normalize_text, text_problem
 
@@ -40,29 +41,44 @@ def resolve_model(model: ModelLike) -> ThemeClassifier:
     return model if isinstance(model, ThemeClassifier) else load_model(model)
 
 
-def _result(themes: list[dict] | None = None, error: str | None = None, warning: str | None = None) -> dict:
+def _result(themes: list[dict] | None = None, error: str | None = None, warning: str | None = None,
+            audience: str | None = None) -> dict:
     themes = themes or []
     return {"labels": [f"{t['theme']}:{t['polarity']}" for t in themes], "themes": themes,
-            "error": error, "warning": warning}
+            "audience": audience, "error": error, "warning": warning}
+
+
+def _audiences(audience: Audience, n: int) -> list[str | None]:
+    """One checked audience per text (None: auto)."""
+    if audience is None or isinstance(audience, str):
+        return [check_audience(audience)] * n
+    values = list(audience)
+    if len(values) != n:
+        raise AudienceError(f"{len(values)} audiences given for {n} texts")
+    return [check_audience(a, f"text #{i}: ") for i, a in enumerate(values)]
 
 
 def predict(texts: Sequence[Any], model: ModelLike = None, *, evidence: bool = False,
-            max_chars: int = DEFAULT_MAX_CHARS) -> list[dict]:
-    """Classify texts: ``[{"labels": [...], "themes": [{"theme", "polarity", "score"}], "error", "warning"}]``.
+            max_chars: int = DEFAULT_MAX_CHARS, audience: Audience = "auto") -> list[dict]:
+    """Classify texts: ``[{"labels", "themes": [{"theme", "polarity", "score"}], "audience", "error", "warning"}]``.
 
-    ``evidence=True`` adds, per theme, the sentences that carry it with character offsets
-    into the original text. Texts longer than ``max_chars`` are cut there and say so in
+    ``audience`` is ``"auto"`` (decided per text from its wording), ``"employee"``, ``"customer"``,
+    or one of those per text; with a known audience the other audience's themes are never output,
+    and ``audience`` in each result says what was used (None when the model has no audiences and
+    none was given). ``evidence=True`` adds, per theme, the sentences that carry it with character
+    offsets into the original text. Texts longer than ``max_chars`` are cut there and say so in
     ``warning``.
     """
     if isinstance(texts, str):
         raise TypeError("predict() takes a list of texts; wrap a single text in a list")
     clf = resolve_model(model)
     texts = list(texts)
+    given = _audiences(audience, len(texts))
     results: list[dict | None] = [None] * len(texts)
     todo, clean = [], []
     for i, value in enumerate(texts):
         if not isinstance(value, str):
-            results[i] = _result(error=f"{text_problem(value)} comment")
+            results[i] = _result(error=f"{text_problem(value)} comment", audience=given[i])
             continue
         warning = None
         if len(value) > max_chars:
@@ -71,20 +87,23 @@ def predict(texts: Sequence[Any], model: ModelLike = None, *, evidence: bool = F
         normalized = normalize_text(value)  # once per text: it is most of a TF-IDF model's predict time
         if not normalized:
             results[i] = _result(error="empty comment" if warning is None
-                                 else f"empty comment (no text in the first {max_chars} characters)")
+                                 else f"empty comment (no text in the first {max_chars} characters)",
+                                 audience=given[i])
             continue
         results[i] = _result(warning=warning)
         todo.append(i)
         clean.append(normalized)
     if todo:
-        proba = clf.predict_proba(clean)
-        for row, label_set in zip(todo, _decode_themes(clf, proba)):
+        decided = clf.predict_audience(clean, [given[i] for i in todo])
+        proba = clf.predict_proba(clean, audience=decided)
+        for row, label_set, who in zip(todo, _decode_themes(clf, proba), decided):
             results[row]["themes"] = label_set
             results[row]["labels"] = [f"{t['theme']}:{t['polarity']}" for t in label_set]
+            results[row]["audience"] = who
         if evidence:
             from themesift.serve.evidence import attach_evidence
 
-            attach_evidence(clf, [texts[i] for i in todo], [results[i] for i in todo])
+            attach_evidence(clf, [texts[i] for i in todo], [results[i] for i in todo], decided)
     return results  # type: ignore[return-value]
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-OUTPUT_COLUMNS = ("themes", "scores", "error")
+OUTPUT_COLUMNS = ("themes", "scores", "audience", "error")
 
 
 def _model_ref(model: str | Path | None) -> str:
@@ -34,17 +34,32 @@ def _model_ref(model: str | Path | None) -> str:
 
 
 def _classify_batches(batches: Iterator["pd.DataFrame"], text_col: str, model_ref: str,
-                      evidence: bool) -> Iterator["pd.DataFrame"]:
+                      evidence: bool, audience: str, audience_col: str | None) -> Iterator["pd.DataFrame"]:
     """Runs inside a Python worker: one ``predict`` call per Arrow batch."""
     os.environ.setdefault("THEMESIFT_THREADS", "1")
+    from themesift.models.audience import AudienceError, check_audience
     from themesift.serve.predict import load_model, predict
 
     clf = load_model(None if model_ref == "default" else model_ref)
     for pdf in batches:
-        results = predict(pdf[text_col].tolist(), clf, evidence=evidence)
+        texts = pdf[text_col].tolist()
+        audiences: list = [audience] * len(texts)
+        bad: dict[int, str] = {}
+        if audience_col is not None:
+            for i, value in enumerate(pdf[audience_col].tolist()):
+                try:
+                    audiences[i] = check_audience(value) or audience
+                except AudienceError:
+                    audiences[i] = audience
+                    bad[i] = f"bad audience: {value!r} in column {audience_col!r} is not employee, customer or auto"
+                    texts[i] = None  # flagged below, not classified
+        results = predict(texts, clf, evidence=evidence, audience=audiences)
+        for i, message in bad.items():
+            results[i]["error"] = message
         out = pdf.copy()
         out["themes"] = [r["labels"] for r in results]
         out["scores"] = [{t["theme"]: t["score"] for t in r["themes"]} for r in results]
+        out["audience"] = [r["audience"] for r in results]
         out["error"] = [r["error"] for r in results]
         if evidence:
             out["evidence"] = [[{"theme": t["theme"], **e} for t in r["themes"] for e in t.get("evidence", [])]
@@ -53,15 +68,21 @@ def _classify_batches(batches: Iterator["pd.DataFrame"], text_col: str, model_re
 
 
 def classify_dataframe(df: "DataFrame", text_col: str = "text", model: str | Path | None = None,
-                       evidence: bool = False) -> "DataFrame":
+                       evidence: bool = False, audience: str = "auto", audience_col: str | None = None) -> "DataFrame":
     """All of ``df``'s columns, in order, plus ``themes`` (array of ``theme:polarity``),
-    ``scores`` (theme → presence score for the themes found) and ``error`` (null when fine);
-    with ``evidence``, also ``evidence`` (array of {theme, text, start, end})."""
+    ``scores`` (theme → presence score for the themes found), ``audience`` (the one used) and
+    ``error`` (null when fine); with ``evidence``, also ``evidence`` (array of {theme, text, start, end}).
+    ``audience`` / ``audience_col`` are predict()'s audience, for all rows or per row."""
+    from themesift.models.audience import check_audience
+
     from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, MapType, StringType, StructField,
                                    StructType)
 
     if text_col not in df.columns:
         raise ValueError(f"no column {text_col!r} in the DataFrame (columns: {', '.join(df.columns)})")
+    if audience_col is not None and audience_col not in df.columns:
+        raise ValueError(f"no audience column {audience_col!r} in the DataFrame (columns: {', '.join(df.columns)})")
+    audience = check_audience(audience) or "auto"
     added = OUTPUT_COLUMNS + (("evidence",) if evidence else ())
     clash = [c for c in added if c in df.columns]
     if clash:
@@ -69,14 +90,15 @@ def classify_dataframe(df: "DataFrame", text_col: str = "text", model: str | Pat
     model_ref = _model_ref(model)
     fields = [StructField("themes", ArrayType(StringType(), containsNull=False)),
               StructField("scores", MapType(StringType(), DoubleType(), valueContainsNull=False)),
-              StructField("error", StringType())]
+              StructField("audience", StringType()), StructField("error", StringType())]
     if evidence:
         span = StructType([StructField("theme", StringType()), StructField("text", StringType()),
                            StructField("start", IntegerType()), StructField("end", IntegerType())])
         fields.append(StructField("evidence", ArrayType(span)))
     schema = StructType(df.schema.fields + fields)
     df.sparkSession.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
-    return df.mapInPandas(lambda it: _classify_batches(it, text_col, model_ref, evidence), schema)
+    return df.mapInPandas(lambda it: _classify_batches(it, text_col, model_ref, evidence, audience, audience_col),
+                          schema)
 
 
 def _input_format(path: Path) -> str:
@@ -122,7 +144,7 @@ def _session(master: str) -> tuple["SparkSession", bool]:
 
 
 def classify_path(input: str | Path, output: str | Path, *, master: str = "local[2]", text_col: str = "text",
-                  model: str | Path | None = None) -> None:
+                  model: str | Path | None = None, audience: str = "auto", audience_col: str | None = None) -> None:
     """Classify Parquet or CSV (file or folder) into a Parquet folder, or CSV when ``output``
     ends in .csv (then ``themes`` is ``;``-joined and ``scores`` a JSON object per row).
 
@@ -139,7 +161,8 @@ def classify_path(input: str | Path, output: str | Path, *, master: str = "local
         fmt = _input_format(src)
         reader = spark.read.option("header", True).option("multiLine", True).option("escape", '"')
         df = reader.csv(str(src)) if fmt == "csv" else reader.parquet(str(src))
-        out = classify_dataframe(_spread(df), text_col=text_col, model=model_ref)
+        out = classify_dataframe(_spread(df), text_col=text_col, model=model_ref, audience=audience,
+                                 audience_col=audience_col)
         if dst.suffix.lower() == ".csv":
             from pyspark.sql import functions as F
 

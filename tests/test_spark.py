@@ -50,7 +50,7 @@ def test_dataframe_equals_predict_in_order(spark, frame, tfidf_model_dir):
     df = spark.createDataFrame(frame)
     assert df.rdd.getNumPartitions() >= 2  # order must survive more than one partition
     out = classify_dataframe(df, model=tfidf_model_dir)
-    assert out.columns == list(frame.columns) + ["themes", "scores", "error"]
+    assert out.columns == list(frame.columns) + ["themes", "scores", "audience", "error"]
     rows = out.collect()
     assert [r["id"] for r in rows] == list(frame["id"])
     for column in ("group", "weight"):
@@ -81,7 +81,7 @@ def test_parquet_file_to_parquet_folder(spark, frame, tfidf_model_dir, tmp_path)
     classify_path(src, dst, text_col="comment", model=tfidf_model_dir)
     assert spark.getActiveSession() is not None  # an existing session is used, not stopped
     out = pd.read_parquet(dst)
-    assert list(out.columns) == ["id", "group", "comment", "weight", "themes", "scores", "error"]
+    assert list(out.columns) == ["id", "group", "comment", "weight", "themes", "scores", "audience", "error"]
     assert list(out["id"]) == list(frame["id"])
     themes, scores, errors = expected_columns(predict(list(frame["text"]), tfidf_model_dir))
     assert [list(t) for t in out["themes"]] == themes

@@ -221,3 +221,22 @@ def test_cli_refit_runs_every_finetune_epoch_on_train_plus_dev(tmp_path):
     assert all("dev_micro_f1" not in row for row in metrics["history"])  # dev never stopped it
     assert [row["epoch"] for row in metrics["refit_history"]] == [1, 2]
     assert metrics["data"]["train"]["rows"] == len(load_labeled(RESTAURANT, text_column="comment"))
+
+
+def test_exclude_and_audience_columns(tmp_path, capsys):
+    src = tmp_path / "mixed.csv"
+    pd.DataFrame({"text": ["pay is poor", "great app", "slow delivery", "nice team"],
+                  "labels": ["pay_benefits:negative", "product_quality:positive", "ease_speed:negative", ""],
+                  "source": ["survey", "tweets", "reviews", "survey"],
+                  "audience": ["employee", "customer", "Customer", ""]}).to_csv(src, index=False)
+    data = load_labeled(src, exclude=["source=tweets"])
+    assert data.texts == ["pay is poor", "slow delivery", "nice team"]
+    assert data.audiences == ["employee", "customer", None]
+    with pytest.raises(LabelDataError, match="--exclude column 'site' not found"):
+        load_labeled(src, exclude=["site=x"])
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"text": ["a"], "labels": [""], "who": ["staff"]}).to_csv(bad, index=False)
+    with pytest.raises(LabelDataError, match=r"row 1, column 'who': audience 'staff' is not one of"):
+        load_labeled(bad, audience_column="who")
+    assert main(["train", "--data", str(bad), "--audience-column", "who", "--output", str(tmp_path / "m")]) == 2
+    assert "audience 'staff'" in capsys.readouterr().err

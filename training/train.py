@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from themesift.models.audience import AudienceModel, infer_audiences
 from themesift.models.base import ThemeClassifier
 from themesift.models.labels import LabelSpace
 from themesift.models.registry import make_model
@@ -41,6 +42,10 @@ class TrainConfig:
     # Once settings are fixed, train again on train + dev (its thresholds kept): more data for the final
     # model. Dev then cannot stop training early, so the first fit runs its full epoch budget too.
     refit: bool = False
+    # Column of each row's audience (employee/customer) for the audience detector; default: "audience" if
+    # present, else inferred from the labels where they all belong to one audience.
+    audience_column: str | None = None
+    exclude: list[str] = field(default_factory=list)  # COLUMN=VALUE rows left out of train and dev
 
 
 @dataclass
@@ -50,9 +55,10 @@ class TrainResult:
     path: Path
 
 
-def _load(cfg: TrainConfig, path: str, space: LabelSpace | None) -> LabeledData:
+def _load(cfg: TrainConfig, path: str, space: LabelSpace | None, *, test: bool = False) -> LabeledData:
     return load_labeled(path, text_column=cfg.text_column, labels_column=cfg.labels_column,
-                        label_columns=cfg.label_columns, label_space=space, polarities=cfg.polarities)
+                        label_columns=cfg.label_columns, label_space=space, polarities=cfg.polarities,
+                        audience_column=cfg.audience_column, exclude=() if test else cfg.exclude)
 
 
 def train(cfg: TrainConfig) -> TrainResult:
@@ -79,15 +85,19 @@ def train(cfg: TrainConfig) -> TrainResult:
     started = time.time()
     model.fit(fit_data.texts, fit_data.label_sets, label_space=space,
               dev=None if cfg.refit else (dev_data.texts, dev_data.label_sets))
+    if taxonomy is not None and taxonomy.audiences():
+        model.audience_ = fit_audience(taxonomy.audiences(), fit_data, cfg.seed)
     dev_proba = model.predict_proba(dev_data.texts)
     if cfg.tune_thresholds:
         model.set_thresholds(tune_thresholds(dev_proba, space.encode(dev_data.label_sets)))
     dev_metrics = evaluate_label_sets(dev_data.label_sets, model.decode(dev_proba), themes=space.themes)
     history = getattr(model, "history_", None)
     if cfg.refit:
-        fit_data = LabeledData(fit_data.texts + dev_data.texts, fit_data.label_sets + dev_data.label_sets,
-                               f"{fit_data.source} + dev", fit_data.polarities)
+        fit_data = fit_data + dev_data
+        audience = model.audience_
         model = refit(model, fit_data.texts, fit_data.label_sets)
+        if audience is not None:
+            model.audience_ = fit_audience(audience.theme_audiences, fit_data, cfg.seed)
     seconds = time.time() - started
 
     metrics = {
@@ -106,8 +116,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "dev": dev_metrics,  # with refit: the model before it saw dev, the only honest dev score
     }
+    if model.audience_ is not None:
+        metrics["audience"] = audience_summary(model, dev_data)
     if cfg.test:
-        test_data = _load(cfg, cfg.test, space)
+        test_data = _load(cfg, cfg.test, space, test=True)
         metrics["data"]["test"] = {"path": cfg.test, "rows": len(test_data), "hash": test_data.data_hash()}
         metrics["test"] = evaluate_label_sets(test_data.label_sets, model.predict(test_data.texts), themes=space.themes)
     path = model.save(cfg.output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics))
@@ -121,6 +133,28 @@ def refit(model: ThemeClassifier, texts: list[str], label_sets: list[list[str]])
     fresh.fit(texts, label_sets, label_space=model.label_space_)
     fresh.set_thresholds(model.thresholds_)
     return fresh
+
+
+def fit_audience(theme_audiences: dict[str, str], data: LabeledData, seed: int = 0) -> AudienceModel:
+    """The audience detector, trained on each row's given audience, else the one its labels imply."""
+    implied = infer_audiences(data.label_sets, theme_audiences)
+    given = data.audiences or [None] * len(data)
+    return AudienceModel.fit(theme_audiences, data.texts, [g or i for g, i in zip(given, implied)], seed=seed)
+
+
+def audience_summary(model: ThemeClassifier, dev_data: LabeledData) -> dict:
+    """How the detector was trained and, where dev says each row's audience, how often it is right."""
+    audience = model.audience_
+    out: dict = {"themes": audience.theme_audiences, "detector": audience.can_detect}
+    if audience.can_detect:
+        implied = infer_audiences(dev_data.label_sets, audience.theme_audiences)
+        gold = [g or i for g, i in zip(dev_data.audiences or [None] * len(dev_data), implied)]
+        known = [k for k, g in enumerate(gold) if g]
+        if known:
+            found = audience.resolve([dev_data.texts[k] for k in known], "auto")
+            out["dev_accuracy"] = round(sum(f == gold[k] for f, k in zip(found, known)) / len(known), 4)
+            out["dev_rows"] = len(known)
+    return out
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
