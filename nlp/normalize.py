@@ -1,7 +1,9 @@
 """Text clean-up shared by every stage that looks at comment text.
 
 Comments arrive from spreadsheets, survey exports and web forms, so they carry HTML entities
-(``&amp;``, ``&#39;``), stray control characters and ragged whitespace. Normalising once, the same
+(``&amp;``, ``&#39;``), Excel's escaped characters (``_x000D_``: openpyxl leaves the OOXML escape
+of a carriage return in the cell), non-breaking spaces, stray control characters and ragged
+whitespace. Only what the model reads is cleaned: input columns are written back as they came. Normalising once, the same
 way everywhere, keeps model inputs, deduplication keys and displayed evidence consistent.
 
 Offsets: :func:`normalize_text` changes lengths, so code that reports character offsets must
@@ -18,6 +20,7 @@ import unicodedata
 import pandas as pd
 
 _WS_CONTROL = re.compile(r"[\n\t\r\v\f\x85\u2028\u2029]")
+_OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")  # one pass: "_x005F_x000D_" stays a literal "_x000D_"
 _SPACES = re.compile(r"\s+")
 
 
@@ -34,10 +37,11 @@ def _drop_control(text: str) -> str:
 
 
 def normalize_text(text: str) -> str:
-    """Return ``text`` NFC-normalised, HTML-unescaped, control-free and whitespace-collapsed."""
+    """Return ``text`` with Excel escapes decoded, NFC-normalised, HTML-unescaped, control-free and
+    whitespace-collapsed (non-breaking spaces included)."""
     if not isinstance(text, str):
         raise TypeError(f"normalize_text expects str, got {type(text).__name__}")
-    out = text
+    out = _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
     for _ in range(3):  # exports are sometimes escaped twice ("&amp;amp;"); stop when stable
         unescaped = html.unescape(out)
         if unescaped == out:

@@ -84,3 +84,26 @@ def test_output_equal_to_input_is_refused(tmp_path, default_model):
     src.write_text("text\nhello\n")
     with pytest.raises(ValueError, match="must differ"):
         classify_file(src, src, model=default_model, options=_opts())
+
+
+def test_excel_escapes_are_decoded_for_the_model_and_kept_in_the_output(tmp_path, tfidf_model_dir):
+    """openpyxl leaves Excel's escaped carriage return (_x000D_) in cells: the model must not read it,
+    and the text column must come back exactly as it was read."""
+    import openpyxl
+
+    from themesift.serve.predict import predict
+
+    raw = "The pay is poor._x000D_\nMy manager never listens._x000D_\nTraining is great"
+    wb = openpyxl.Workbook()
+    wb.active.append(["comment"])
+    wb.active.append([raw])
+    src = tmp_path / "export.xlsx"
+    wb.save(src)
+    out = tmp_path / "out.xlsx"
+    classify_file(src, out, model=tfidf_model_dir, options=_opts(language_check=False, evidence=True))
+    got = pd.read_excel(out, dtype=str, keep_default_na=False)
+    assert got.loc[0, "comment"] == raw
+    clean = predict(["The pay is poor.\r\nMy manager never listens.\r\nTraining is great"], tfidf_model_dir)[0]
+    assert got.loc[0, "themes"] == "; ".join(clean["labels"]) and clean["labels"]
+    for span in json.loads(got.loc[0, "evidence"]):  # offsets still point into the original cell
+        assert raw[span["start"]:span["end"]] == span["text"]

@@ -22,6 +22,10 @@ from themesift.nlp.normalize import is_blank, normalize_text, text_problem
         ("many     spaces \u2003 and em", "many spaces and em"),
         ("family 👨\u200d👩\u200d👧 emoji", "family 👨\u200d👩\u200d👧 emoji"),
         ("", ""),
+        ("Great staff._x000D_\nQuick checkout", "Great staff. Quick checkout"),  # Excel's escaped CR
+        ("tab_x0009_here &amp; there", "tab here & there"),
+        ("literal _x005F_x000D_ stays", "literal _x000D_ stays"),  # an escaped underscore: not a CR
+        ("not_xZZZZ_an escape", "not_xZZZZ_an escape"),
     ],
 )
 def test_normalize_text(raw: str, expected: str) -> None:
