@@ -18,6 +18,23 @@ def _dev_line(metrics: dict) -> str:
     return f"- dev (early stopping and per-theme thresholds):{where}"
 
 
+def _audience_lines(audience: dict | None) -> list[str]:
+    if not audience:
+        return []
+    counts: dict[str, int] = {}
+    for who in audience["themes"].values():
+        counts[who] = counts.get(who, 0) + 1
+    lines = ["", "## Audience", "",
+             "Themes by audience: " + ", ".join(f"{n} {who}" for who, n in sorted(counts.items()))
+             + "; a comment gets only its audience's themes (and shared ones)."]
+    if not audience.get("detector"):
+        lines.append("No audience detector (too few rows of one audience): `auto` masks nothing; give the audience.")
+    elif "dev_accuracy" in audience:
+        lines.append(f"`auto` detects the audience from the text: {audience['dev_accuracy']:.1%} right on the "
+                     f"{audience['dev_rows']} dev rows whose audience is known.")
+    return lines
+
+
 def model_card(model, metrics: dict) -> str:
     data = metrics["data"]
     lines = [
@@ -36,5 +53,6 @@ def model_card(model, metrics: dict) -> str:
         lines.append(_row("dev", metrics["dev"]))
     if "test" in metrics:
         lines.append(_row("test", metrics["test"]))
+    lines += _audience_lines(metrics.get("audience"))
     lines += ["", "Load with `themesift.load_model(path)`; files are JSON and safetensors only.", ""]
     return "\n".join(lines)

@@ -18,6 +18,7 @@ from themesift.training.data import load_labeled
 from themesift.training.evaluate import evaluate_label_sets
 from themesift.training.provenance import hardware, package_versions
 from themesift.training.thresholds import tune_thresholds
+from themesift.training.train import audience_summary
 
 
 @dataclass
@@ -109,11 +110,15 @@ def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: 
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "dev": dev_scores,
     }
+    if model.audience_ is not None and thresholds_from is None:
+        metrics["audience"] = audience_summary(model, dev_data)
     if test:
         test_data = load(test)
         metrics["data"]["test"] = {"path": str(test), "rows": len(test_data), "hash": test_data.data_hash()}
         metrics["test"] = evaluate_label_sets(test_data.label_sets, model.predict(test_data.texts), themes=space.themes)
-    taxonomy_file = Path(members[0]) / artifact.TAXONOMY
-    taxonomy = Taxonomy.from_json(artifact.read_json(taxonomy_file)) if taxonomy_file.is_file() else None
+    taxonomies = [Taxonomy.from_json(artifact.read_json(Path(m) / artifact.TAXONOMY)) for m in members
+                  if (Path(m) / artifact.TAXONOMY).is_file()]
+    # a member trained before its taxonomy declared audiences keeps an older copy: prefer one that has them
+    taxonomy = next((t for t in taxonomies if t.audiences()), taxonomies[0] if taxonomies else None)
     path = model.save(output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics))
     return CombinedResult(model, metrics, path)
