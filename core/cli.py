@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "averages their probabilities; per-theme thresholds are tuned on --dev.")
     p.add_argument("--member", action="append", required=True, metavar="DIR", help="a trained model (repeat)")
     p.add_argument("--weights", default=None, metavar="W1,W2", help="member weights (default: equal)")
+    p.add_argument("--route", action="append", default=[], metavar="AUDIENCE=W1,W2",
+                   help="member weights for one audience, e.g. --route employee=1,0,1 --route customer=0,1,1: "
+                        "each comment is scored by its audience's members only (a weight of 0 skips that member), "
+                        "so an encoder tuned for employees and one tuned for customers cost one encoder per "
+                        "comment; comments of unknown audience use --weights (repeatable)")
     p.add_argument("--dev", required=True, help="labeled dev file for the thresholds")
     p.add_argument("--test", default=None, help="optional test file, scored once")
     p.add_argument("--output", "-o", required=True, metavar="DIR")

@@ -47,6 +47,13 @@ def _params(pairs: list[str]) -> dict:
     return out
 
 
+def _floats(value: str, flag: str) -> list[float]:
+    try:
+        return [float(w) for w in value.split(",")]
+    except ValueError:
+        raise UserError(f"{flag} expects comma-separated numbers, got {value!r}") from None
+
+
 def _label_columns(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
@@ -109,9 +116,18 @@ def _print_scores(metrics: dict) -> None:
 def cmd_ensemble(args: Namespace) -> int:
     from themesift.training.ensemble import build_ensemble
 
-    weights = [float(w) for w in args.weights.split(",")] if args.weights else None
-    result = _run(build_ensemble, args.member, args.dev, args.output, weights=weights, test=args.test,
-                  text_column=args.text_column, labels_column=args.labels_column)
+    weights = _floats(args.weights, "--weights") if args.weights else None
+    routes = {}
+    for route in args.route:
+        audience, sep, values = route.partition("=")
+        if not sep:
+            raise UserError(f"--route expects AUDIENCE=W1,W2,..., got {route!r}")
+        routes[audience.strip()] = _floats(values, "--route")
+    try:
+        result = _run(build_ensemble, args.member, args.dev, args.output, weights=weights, routes=routes or None,
+                      test=args.test, text_column=args.text_column, labels_column=args.labels_column)
+    except ValueError as exc:  # weights or routes that do not fit the members: named in the message
+        raise UserError(str(exc)) from None
     _print_scores(result.metrics)
     print(f"\nmodel written to {result.path}")
     return 0

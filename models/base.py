@@ -92,10 +92,15 @@ class ThemeClassifier:
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, self.label_space_.n_themes, self.label_space_.n_classes))
-        proba = self._predict_proba(texts)
         if audience is None or self.audience_ is None:
-            return proba
-        return self.audience_.mask(proba, self.label_space_.themes, self.audience_.resolve(texts, audience))
+            return self._predict_proba_as(texts, [None] * len(texts))
+        rows = self.audience_.resolve(texts, audience)
+        return self.audience_.mask(self._predict_proba_as(texts, rows), self.label_space_.themes, rows)
+
+    def _predict_proba_as(self, texts: list[str], audiences: list[str | None]) -> np.ndarray:
+        """Unmasked probabilities, knowing each text's audience (None: unknown); an ensemble that
+        routes each audience to its own members overrides this, other families ignore it."""
+        return self._predict_proba(texts)
 
     def predict_audience(self, texts: Sequence[str], audience: Audience = "auto") -> list[str | None]:
         """Each text's audience: the one given, else detected; None where the model cannot tell."""

@@ -216,3 +216,81 @@ def _wait_ready(client, seconds: float = 60) -> None:
     while client.get("/readyz").status_code != 200:
         assert time.time() < deadline, "model never became ready"
         time.sleep(0.1)
+
+
+# -- an ensemble routed by audience ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def employee_model_dir(tmp_path_factory, gold_train):
+    """Trained on employee comments only: theme audiences, but no detector (one audience seen)."""
+    from themesift.training.train import TrainConfig, train
+
+    rows = [r for r in gold_train if r["source"].startswith("employee")][:800]
+    data = tmp_path_factory.mktemp("employee") / "train.jsonl"
+    data.write_text("".join(json.dumps({"text": r["text"], "labels": r["labels"]}) + "\n" for r in rows), "utf-8")
+    result = train(TrainConfig(data=str(data), output=str(data.parent / "model"), default_taxonomy=True,
+                               params={"max_iter": 300}))
+    assert result.model.audience_ is not None and not result.model.audience_.can_detect
+    return result.path
+
+def test_routed_ensemble_sends_each_audience_to_its_members(mixed_model_dir, employee_model_dir, gold_dev, tmp_path):
+    from themesift.models.ensemble import EnsembleClassifier
+    from themesift.models.registry import load_artifact
+
+    employee_member, customer_member = load_artifact(employee_model_dir), load_artifact(mixed_model_dir)
+    seen: dict[str, list] = {"employee": [], "customer": []}
+    for name, member in (("employee", employee_member), ("customer", customer_member)):
+        original = member.predict_proba
+        member.predict_proba = (lambda texts, audience="auto", _o=original, _n=name:
+                                seen[_n].append(list(texts)) or _o(texts, audience))
+    model = EnsembleClassifier.from_members([customer_member, employee_member],
+                                            routes={"employee": [0, 1], "customer": [1, 0]})
+    assert model.audience_ is customer_member.audience_  # the member with a detector lends its audiences
+    texts = [r["text"] for r in gold_dev[:40]]
+    who = ["employee", "customer"] * 20
+    proba = model.predict_proba(texts, audience=who)
+    assert seen["employee"] == [texts[0::2]] and seen["customer"] == [texts[1::2]]  # one encoder per comment
+    mask = customer_member.audience_.mask
+    expected_e = mask(employee_member.predict_proba(texts[0::2], audience=None), model.themes, who[0::2])
+    expected_c = customer_member.predict_proba(texts[1::2], audience="customer")
+    assert np.allclose(proba[0::2], expected_e) and np.allclose(proba[1::2], expected_c)
+    # unknown audience (audience=None): every member, default weights
+    both = 0.5 * employee_member.predict_proba(texts, None) + 0.5 * customer_member.predict_proba(texts, None)
+    assert np.allclose(model.predict_proba(texts, audience=None), both)
+
+    saved = model.save(tmp_path / "routed")
+    again = load_artifact(saved)
+    assert again.routes == {"employee": [0, 1], "customer": [1, 0]}
+    assert np.allclose(again.predict_proba(texts, audience=who), proba)
+
+
+@pytest.mark.parametrize("routes, message", [
+    ({"staff": [1, 0]}, "routes are for employee, customer"),
+    ({"employee": [1, 0, 1]}, "one per member"),
+    ({"customer": [0, -1]}, "non-negative"),
+    ({"customer": [0, 0]}, "not all zero"),
+])
+def test_bad_routes_are_refused(mixed_model_dir, routes, message):
+    from themesift.models.ensemble import EnsembleClassifier
+    from themesift.models.registry import load_artifact
+
+    member = load_artifact(mixed_model_dir)
+    with pytest.raises(ValueError, match=message):
+        EnsembleClassifier.from_members([member, member], routes=routes)
+
+
+def test_cli_ensemble_route_flags(mixed_model_dir, employee_model_dir, tmp_path, capsys):
+    dev = tmp_path / "dev.csv"
+    pd.DataFrame({"text": ["the pay is poor", "the app is slow", "my manager is great", "great price"],
+                  "labels": ["pay_benefits:negative", "ease_speed:negative", "manager_support:positive",
+                             "price_value:positive"]}).to_csv(dev, index=False)
+    out = tmp_path / "routed"
+    assert main(["ensemble", "--member", str(employee_model_dir), "--member", str(mixed_model_dir), "--dev", str(dev),
+                 "--route", "employee=1,0", "--route", "customer=0,1", "-o", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text("utf-8"))["params"]["routes"] == {
+        "employee": [1.0, 0.0], "customer": [0.0, 1.0]}
+    assert (out / "audience" / "vocabulary.json").is_file()  # the member that can detect lends its detector
+    capsys.readouterr()
+    assert main(["ensemble", "--member", str(employee_model_dir), "--member", str(mixed_model_dir), "--dev", str(dev),
+                 "--route", "employee=1,x", "-o", str(tmp_path / "bad")]) == 2
+    assert "--route expects comma-separated numbers" in capsys.readouterr().err

@@ -29,17 +29,21 @@ class CombinedResult:
 
 
 def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
-                   weights: Sequence[float] | None = None, test: str | Path | None = None,
-                   text_column: str | None = None, labels_column: str = "labels") -> CombinedResult:
-    """Average ``members``' probabilities (weighted), tune per-theme thresholds on ``dev``, save."""
+                   weights: Sequence[float] | None = None, routes: dict[str, Sequence[float]] | None = None,
+                   test: str | Path | None = None, text_column: str | None = None,
+                   labels_column: str = "labels") -> CombinedResult:
+    """Average ``members``' probabilities (weighted; per audience with ``routes``), tune per-theme
+    thresholds on ``dev``, save."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two --member models")
     started = time.time()
     models = [load_artifact(m) for m in members]
-    model = EnsembleClassifier.from_members(models, weights)
+    model = EnsembleClassifier.from_members(models, weights, routes=routes)
+    extra = {"weights": list(model._weights())}
+    if routes:
+        extra["routes"] = {a: list(model._weights(a)) for a in routes}
     return _tune_and_save(model, "ensemble", members, models, started, dev, output, test=test,
-                          text_column=text_column, labels_column=labels_column,
-                          extra={"weights": list(model._weights())})
+                          text_column=text_column, labels_column=labels_column, extra=extra)
 
 
 def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: str | Path, *,
