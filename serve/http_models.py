@@ -74,6 +74,7 @@ class ThemeInfo(BaseModel):
     id: str
     name: Optional[str] = None
     description: Optional[str] = None
+    audience: Optional[str] = Field(None, description="employee or customer; null: a theme both may carry.")
 
 
 class ModelInfo(ModelRef):
@@ -136,7 +137,9 @@ def describe_model(clf: ThemeClassifier, path: Path | None) -> dict:
         "version": _artifact_version(path, clf.family) if path else f"{clf.family}-unsaved",
         "data_hash": ((metrics.get("data") or {}).get("train") or {}).get("hash"),
         "trained_at": metrics.get("trained_at"),
-        "themes": [{"id": t, **{k: v for k, v in by_id.get(t, {}).items() if k != "id"}} for t in clf.themes],
+        "themes": [{"id": t, **{k: v for k, v in by_id.get(t, {}).items() if k != "id"},
+                    **({"audience": clf.audience_.theme_audiences.get(t)} if clf.audience_ else {})}
+                   for t in clf.themes],
         "polarities": list(clf.label_space_.polarities),
         "taxonomy_version": (taxonomy or {}).get("version"),
         "params": clf.get_params(),

@@ -159,6 +159,9 @@ def test_model_info_matches_artifact(server, model_dir):
     assert info["taxonomy_version"] == taxonomy["version"]
     names = {t["id"]: t["name"] for t in taxonomy["themes"]}
     assert {t["id"]: t["name"] for t in info["themes"]} == names
+    audiences = {t["id"]: t.get("audience") for t in taxonomy["themes"]}
+    assert {t["id"]: t.get("audience") for t in info["themes"]} == audiences
+    assert audiences["pay_benefits"] == "employee" and audiences["price_value"] == "customer"
     assert set(info["thresholds"]) == set(names)
     ref = classify(server, ["Pay is low."]).json()["model"]
     assert ref["version"] == info["version"] and ref["version"].startswith("tfidf-")
