@@ -126,3 +126,27 @@ def test_cli_creates_and_stops_its_own_session(frame, tfidf_model_dir, tmp_path)
     out = pd.read_parquet(dst)
     assert list(out["id"]) == list(frame["id"])
     assert [list(t) for t in out["themes"]] == expected_columns(predict(list(frame["text"]), tfidf_model_dir))[0]
+
+
+def test_audience_column_on_spark_matches_predict(spark, frame, tmp_path_factory, gold_train):
+    """A model whose taxonomy has audiences: a per-row audience column gives predict()'s answers per row,
+    and a bad audience cell is flagged on its row, not fatal."""
+    from themesift.training.train import TrainConfig, train
+
+    rows = [r for r in gold_train if r["source"].startswith("customer")][:400]
+    rows += [r for r in gold_train if r["source"].startswith("employee")][:600]
+    data = tmp_path_factory.mktemp("spark-aud") / "train.jsonl"
+    data.write_text("".join(json.dumps({"text": r["text"], "labels": r["labels"],
+                                        "audience": r["source"].split("-")[0]}) + "\n" for r in rows), "utf-8")
+    model = train(TrainConfig(data=str(data), output=str(data.parent / "m"), default_taxonomy=True,
+                              params={"max_iter": 300})).path
+    with_audience = frame.assign(who=(["employee", "customer", None] * len(frame))[:len(frame)])
+    with_audience.loc[0, "who"] = "boss"
+    out = classify_dataframe(spark.createDataFrame(with_audience), model=str(model), audience_col="who").collect()
+    assert [r["id"] for r in out] == list(frame["id"])
+    assert out[0]["error"].startswith("bad audience: 'boss'") and list(out[0]["themes"]) == []
+    given = [None if i == 0 else w for i, w in enumerate(with_audience["who"])]
+    expected = predict(list(frame["text"]), model, audience=given)
+    for row, exp in list(zip(out, expected))[1:]:
+        assert list(row["themes"]) == exp["labels"] and row["audience"] == exp["audience"]
+    assert {r["audience"] for r in out[1:] if r["error"] is None} == {"employee", "customer"}
