@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", default=None, help="optional test file, scored once after training")
     p.add_argument("--family", default="tfidf", choices=("tfidf", "embed", "finetune"))
     p.add_argument("--output", "-o", required=True, metavar="DIR")
+    p.add_argument("--force", action="store_true",
+                   help="replace --output even if it exists and is not a themesift model (default: refuse)")
     _label_args(p)
     p.add_argument("--taxonomy", default=None, metavar="YAML", help="themes file; labels outside it are errors")
     p.add_argument("--default-taxonomy", action="store_true", help="use the packaged ex-cx-1 taxonomy")
@@ -116,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dev", required=True, help="labeled dev file for the thresholds")
     p.add_argument("--test", default=None, help="optional test file, scored once")
     p.add_argument("--output", "-o", required=True, metavar="DIR")
+    p.add_argument("--force", action="store_true",
+                   help="replace --output even if it exists and is not a themesift model (default: refuse)")
     p.add_argument("--text-column", default=None, metavar="COL")
     p.add_argument("--labels-column", default="labels", metavar="COL")
 
@@ -132,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="keep this model's thresholds and report its dev scores (for members refit on dev)")
     p.add_argument("--test", default=None, help="optional test file, scored once")
     p.add_argument("--output", "-o", required=True, metavar="DIR")
+    p.add_argument("--force", action="store_true",
+                   help="replace --output even if it exists and is not a themesift model (default: refuse)")
     p.add_argument("--text-column", default=None, metavar="COL")
     p.add_argument("--labels-column", default="labels", metavar="COL")
 

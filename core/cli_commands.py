@@ -93,6 +93,7 @@ def cmd_train(args: Namespace) -> int:
     cfg.polarities = _label_columns(args.polarities)
     cfg.audience_column = args.audience_column or cfg.audience_column
     cfg.exclude = list(cfg.exclude) + args.exclude
+    cfg.force = args.force or cfg.force
     try:
         result = _run(train, cfg)
     except TypeError as exc:  # unknown --param for the family
@@ -125,7 +126,8 @@ def cmd_ensemble(args: Namespace) -> int:
         routes[audience.strip()] = _floats(values, "--route")
     try:
         result = _run(build_ensemble, args.member, args.dev, args.output, weights=weights, routes=routes or None,
-                      test=args.test, text_column=args.text_column, labels_column=args.labels_column)
+                      test=args.test, text_column=args.text_column, labels_column=args.labels_column,
+                      force=args.force)
     except ValueError as exc:  # weights or routes that do not fit the members: named in the message
         raise UserError(str(exc)) from None
     _print_scores(result.metrics)
@@ -138,7 +140,8 @@ def cmd_soup(args: Namespace) -> int:
 
     try:
         result = _run(build_soup, args.member, args.dev, args.output, thresholds_from=args.thresholds_from,
-                      test=args.test, text_column=args.text_column, labels_column=args.labels_column)
+                      test=args.test, text_column=args.text_column, labels_column=args.labels_column,
+                      force=args.force)
     except ValueError as exc:  # members that cannot be averaged: named in the message
         raise UserError(str(exc)) from None
     _print_scores(result.metrics)

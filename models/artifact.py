@@ -42,13 +42,29 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def check_output_dir(target: str | Path, force: bool = False) -> Path:
+    """Refuse an output that exists and is not a themesift model (a typo'd ``~/Documents`` would
+    otherwise be replaced whole); an empty folder or an earlier model is fine, anything with ``force``."""
+    target = Path(target)
+    if force or not target.exists():
+        return target
+    if not target.is_dir():
+        raise FileExistsError(f"output {target} is a file, not a model directory: choose another path "
+                              "(or --force to replace it)")
+    if not (target / CONFIG).is_file() and any(target.iterdir()):
+        raise FileExistsError(f"output {target} exists and is not a themesift model (no {CONFIG}): not replacing "
+                              "it; choose another path (or --force to replace it and everything in it)")
+    return target
+
+
 @contextmanager
-def atomic_directory(target: str | Path) -> Iterator[Path]:
+def atomic_directory(target: str | Path, *, force: bool = False) -> Iterator[Path]:
     """Yield a temp dir beside ``target``; on success it replaces ``target`` in one rename.
 
     A crash mid-save leaves the previous artifact (if any) intact and no half-written one.
+    ``target`` must not be something other than a model, unless ``force`` (check_output_dir).
     """
-    target = Path(target)
+    target = check_output_dir(target, force)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
@@ -60,7 +76,10 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
             os.replace(target, backup)
         os.replace(tmp, target)
         if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+            if backup.is_dir():
+                shutil.rmtree(backup, ignore_errors=True)
+            else:
+                backup.unlink()
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -143,10 +143,12 @@ class ThemeClassifier:
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() or load()")
 
     # -- artifacts --------------------------------------------------------------------
-    def save(self, path: str | Path, *, taxonomy: Taxonomy | None = None, metrics: dict | None = None, card: str | None = None) -> Path:
-        """Write config, labels, thresholds and weights to a directory, atomically."""
+    def save(self, path: str | Path, *, taxonomy: Taxonomy | None = None, metrics: dict | None = None,
+             card: str | None = None, force: bool = False) -> Path:
+        """Write config, labels, thresholds and weights to a directory, atomically; an existing
+        ``path`` that is not a model is refused unless ``force``."""
         self._check_fitted()
-        with artifact.atomic_directory(path) as tmp:
+        with artifact.atomic_directory(path, force=force) as tmp:
             artifact.write_json(tmp / artifact.CONFIG, {
                 "format_version": artifact.FORMAT_VERSION,
                 "family": self.family,

@@ -240,3 +240,30 @@ def test_exclude_and_audience_columns(tmp_path, capsys):
         load_labeled(bad, audience_column="who")
     assert main(["train", "--data", str(bad), "--audience-column", "who", "--output", str(tmp_path / "m")]) == 2
     assert "audience 'staff'" in capsys.readouterr().err
+
+
+def test_output_that_is_not_a_model_is_refused_before_training(tmp_path, capsys):
+    """`--output ~/Documents` (a typo, the data folder) must never be deleted: refused, unless --force."""
+    src = tmp_path / "train.csv"
+    pd.DataFrame({"text": ["pay is poor", "great team", "slow tools", "nice boss"] * 5,
+                  "labels": ["pay:negative", "team:positive", "tools:negative", "boss:positive"] * 5}).to_csv(src, index=False)
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "thesis.docx").write_text("years of work", "utf-8")
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me", "utf-8")
+    for target in (documents, a_file):
+        assert main(["train", "--data", str(src), "--output", str(target)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "not replacing it" in err or "is a file" in err
+        assert "\n" not in err
+    assert (documents / "thesis.docx").read_text("utf-8") == "years of work" and a_file.read_text("utf-8") == "keep me"
+    # an earlier model or an empty folder is replaced as before; --force replaces anything
+    (tmp_path / "empty").mkdir()
+    assert main(["train", "--data", str(src), "--output", str(tmp_path / "empty")]) == 0
+    assert main(["train", "--data", str(src), "--output", str(tmp_path / "empty")]) == 0
+    assert main(["train", "--data", str(src), "--output", str(documents), "--force"]) == 0
+    assert (documents / "config.json").is_file() and not (documents / "thesis.docx").exists()
+    assert main(["ensemble", "--member", str(tmp_path / "empty"), "--member", str(documents), "--dev", str(src),
+                 "-o", str(a_file)]) == 2
+    assert a_file.read_text("utf-8") == "keep me"

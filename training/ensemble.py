@@ -31,11 +31,12 @@ class CombinedResult:
 def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
                    weights: Sequence[float] | None = None, routes: dict[str, Sequence[float]] | None = None,
                    test: str | Path | None = None, text_column: str | None = None,
-                   labels_column: str = "labels") -> CombinedResult:
+                   labels_column: str = "labels", force: bool = False) -> CombinedResult:
     """Average ``members``' probabilities (weighted; per audience with ``routes``), tune per-theme
     thresholds on ``dev``, save."""
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two --member models")
+    artifact.check_output_dir(output, force)
     started = time.time()
     models = [load_artifact(m) for m in members]
     model = EnsembleClassifier.from_members(models, weights, routes=routes)
@@ -43,12 +44,12 @@ def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str |
     if routes:
         extra["routes"] = {a: list(model._weights(a)) for a in routes}
     return _tune_and_save(model, "ensemble", members, models, started, dev, output, test=test,
-                          text_column=text_column, labels_column=labels_column, extra=extra)
+                          text_column=text_column, labels_column=labels_column, extra=extra, force=force)
 
 
 def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: str | Path, *,
                thresholds_from: str | Path | None = None, test: str | Path | None = None,
-               text_column: str | None = None, labels_column: str = "labels") -> CombinedResult:
+               text_column: str | None = None, labels_column: str = "labels", force: bool = False) -> CombinedResult:
     """Average the weights of finetune ``members`` that share an ``init_seed`` (finetune_soup), tune
     per-theme thresholds on ``dev``, save one finetune artifact.
 
@@ -58,13 +59,14 @@ def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: st
         raise ValueError("a soup needs at least two --member models")
     if (dev is None) == (thresholds_from is None):
         raise ValueError("give one of: a dev file to tune thresholds on, or a model to take them from")
+    artifact.check_output_dir(output, force)
     started = time.time()
     models = [load_artifact(m) for m in members]
     if any(m.family != "finetune" for m in models):
         raise ValueError("a soup averages finetune models; use `themesift ensemble` for other families")
     return _tune_and_save(weight_soup(models), "finetune (weight soup)", members, models, started, dev, output,
                           test=test, text_column=text_column, labels_column=labels_column,
-                          thresholds_from=thresholds_from)
+                          thresholds_from=thresholds_from, force=force)
 
 
 def _thresholds_of(model: ThemeClassifier, source: str | Path) -> tuple[dict, dict | None, dict | None]:
@@ -82,7 +84,7 @@ def _thresholds_of(model: ThemeClassifier, source: str | Path) -> tuple[dict, di
 
 def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: float, dev, output, *, test,
                    text_column, labels_column, extra: dict | None = None,
-                   thresholds_from: str | Path | None = None) -> CombinedResult:
+                   thresholds_from: str | Path | None = None, force: bool = False) -> CombinedResult:
     space = model.label_space_
     load = lambda path: load_labeled(path, text_column=text_column, labels_column=labels_column,  # noqa: E731
                                      label_space=space, polarities=space.polarities)
@@ -124,5 +126,5 @@ def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: 
                   if (Path(m) / artifact.TAXONOMY).is_file()]
     # a member trained before its taxonomy declared audiences keeps an older copy: prefer one that has them
     taxonomy = next((t for t in taxonomies if t.audiences()), taxonomies[0] if taxonomies else None)
-    path = model.save(output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics))
+    path = model.save(output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics), force=force)
     return CombinedResult(model, metrics, path)

@@ -7,6 +7,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from themesift.models import artifact
 from themesift.models.audience import AudienceModel, infer_audiences
 from themesift.models.base import ThemeClassifier
 from themesift.models.labels import LabelSpace
@@ -46,6 +47,7 @@ class TrainConfig:
     # present, else inferred from the labels where they all belong to one audience.
     audience_column: str | None = None
     exclude: list[str] = field(default_factory=list)  # COLUMN=VALUE rows left out of train and dev
+    force: bool = False  # replace an existing output that is not a themesift model
 
 
 @dataclass
@@ -62,6 +64,7 @@ def _load(cfg: TrainConfig, path: str, space: LabelSpace | None, *, test: bool =
 
 
 def train(cfg: TrainConfig) -> TrainResult:
+    artifact.check_output_dir(cfg.output, cfg.force)  # before hours of training, not after
     taxonomy: Taxonomy | None = None
     if cfg.taxonomy or cfg.default_taxonomy:
         taxonomy = load_taxonomy(cfg.taxonomy)
@@ -122,7 +125,7 @@ def train(cfg: TrainConfig) -> TrainResult:
         test_data = _load(cfg, cfg.test, space, test=True)
         metrics["data"]["test"] = {"path": cfg.test, "rows": len(test_data), "hash": test_data.data_hash()}
         metrics["test"] = evaluate_label_sets(test_data.label_sets, model.predict(test_data.texts), themes=space.themes)
-    path = model.save(cfg.output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics))
+    path = model.save(cfg.output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics), force=cfg.force)
     return TrainResult(model, metrics, path)
 
 
