@@ -44,14 +44,17 @@ def model_card(model, metrics: dict) -> str:
         f"- train: `{data['train']['path']}` ({data['train']['rows']} rows, {data['train']['hash']})",
         _dev_line(metrics),
         f"- seed {metrics['seed']}; {metrics['training_seconds']} s on {metrics['hardware'].get('cpus')} CPUs",
-        f"- parameters: `{model.get_params()}`", "",
+        f"- parameters: `{model.get_params()}`",
+        *[f"- {note}" for note in metrics.get("data_notes", [])], "",
         "## Scores (micro/macro F1)", "",
         "| split | theme micro | theme macro | theme:polarity micro | theme:polarity macro | n |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     if metrics.get("dev"):
         lines.append(_row("dev", metrics["dev"]))
-    if "test" in metrics:
+    if metrics.get("tests"):  # several test sets, each scored once (benchmarks/score_default.py)
+        lines += [_row(name, m) for name, m in metrics["tests"].items()]
+    elif "test" in metrics:
         lines.append(_row("test", metrics["test"]))
     lines += _audience_lines(metrics.get("audience"))
     lines += ["", "Load with `themesift.load_model(path)`; files are JSON and safetensors only.", ""]
