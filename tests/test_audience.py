@@ -294,3 +294,18 @@ def test_cli_ensemble_route_flags(mixed_model_dir, employee_model_dir, tmp_path,
     assert main(["ensemble", "--member", str(employee_model_dir), "--member", str(mixed_model_dir), "--dev", str(dev),
                  "--route", "employee=1,x", "-o", str(tmp_path / "bad")]) == 2
     assert "--route expects comma-separated numbers" in capsys.readouterr().err
+
+
+def test_classify_audience_customer_writes_no_employee_theme(mixed_model_dir, gold_train, tmp_path):
+    texts = [r["text"] for r in gold_train if r["source"].startswith("employee") and r["labels"]][:200]
+    src = tmp_path / "employees.jsonl"
+    src.write_text("".join(json.dumps({"comment": t}) + "\n" for t in texts), "utf-8")
+    for layout in ("default", "long"):
+        out = tmp_path / f"out-{layout}.csv"
+        assert main(["classify", str(src), "-o", str(out), "--model", str(mixed_model_dir), "--audience", "customer",
+                     "--layout", layout, "--quiet", "--no-language-check"]) == 0
+        got = pd.read_csv(out, keep_default_na=False)
+        assert set(got["audience"]) == {"customer"}
+        column = "themes" if layout == "default" else "theme"
+        found = {label.split(":")[0] for cell in got[column] for label in cell.split("; ") if label}
+        assert found and found <= CUSTOMER
