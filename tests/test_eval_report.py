@@ -6,7 +6,6 @@ import contextlib
 import io
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ import plotly.offline
 import pytest
 
 from browser import render_page
+from html_tables import HtmlTables
 from conftest import GOLD, read_jsonl
 from themesift.cli import main
 from themesift.models.registry import load_artifact, make_model
@@ -63,39 +63,6 @@ def evaluated(request, tmp_path_factory):
     return {"name": request.param, "data": data, "model": load_artifact(model_dir), "other": load_artifact(other_dir),
             "report": report, "metrics": json.loads(metrics_json.read_text("utf-8")), "stdout": stdout.getvalue(),
             "page": render_page(report)}
-
-
-class _Tables(HTMLParser):
-    """Cell texts of every table with an id: {id: [[cell, ...], ...]}."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self._id, self._row, self._cell = None, None, None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self._id = dict(attrs).get("id")
-            if self._id:
-                self.tables[self._id] = []
-        elif tag == "tr" and self._id:
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append(self._cell.strip())
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.tables[self._id].append(self._row)
-            self._row = None
-        elif tag == "table":
-            self._id = None
 
 
 def test_report_renders_offline_with_charts(evaluated):
@@ -147,7 +114,7 @@ def test_numbers_in_the_page_are_the_computed_ones(evaluated):
                 assert value == metrics[level][avg][stat] and text == f"{metrics[level][avg][stat]:.3f}"
                 delta, _ = shown[f"delta.{level}.{avg}.{stat}"]
                 assert delta == metrics["compare"]["delta"][level][avg][stat]
-    parser = _Tables()
+    parser = HtmlTables()
     parser.feed(dom)
     themes = {row[0]: row for row in parser.tables["theme-table"][1:]}
     labels = {row[0]: row for row in parser.tables["label-table"][1:]}
@@ -175,7 +142,7 @@ def test_operating_points_and_confusion_agree_with_the_metrics(evaluated):
 
 def test_worst_errors_are_real_ranked_and_escaped(evaluated):
     html, dom, metrics = evaluated["report"].read_text("utf-8"), evaluated["page"].dom, evaluated["metrics"]
-    parser = _Tables()
+    parser = HtmlTables()
     parser.feed(dom)
     confusion = {t: np.array(c["counts"]) for t, c in metrics["confusion"].items()}
     n_false_pos = sum(int(c[0, 1:].sum()) for c in confusion.values())

@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from html_tables import HtmlTables
 from themesift.cli import main
 from themesift.models.registry import load_artifact, make_model
 from themesift.training.data import load_labeled
@@ -148,40 +148,6 @@ def test_help_describes_by(capsys):
     assert "--by COLUMN" in capsys.readouterr().out
 
 
-class _Tables(HTMLParser):
-    """Cell texts of every table with an id, and its data-column attribute."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self.columns: dict[str, str] = {}
-        self._id, self._row, self._cell = None, None, None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table" and attrs.get("id"):
-            self._id = attrs["id"]
-            self.tables[self._id], self.columns[self._id] = [], attrs.get("data-column")
-        elif tag == "tr" and self._id:
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append(self._cell.strip())
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.tables[self._id].append(self._row)
-            self._row = None
-        elif tag == "table":
-            self._id = None
-
-
 def test_report_shows_a_table_per_column(setup):
     report, out = setup["tmp"] / "r.html", setup["tmp"] / "r.json"
     rc, stdout, _ = _cli("evaluate", "--model", str(setup["model_dir"]), "--data", str(setup["eval"]),
@@ -196,7 +162,7 @@ def test_report_shows_a_table_per_column(setup):
     html = report.read_text("utf-8")
     assert 'id="by-segment"' in html
     assert "<i>partner</i>" not in html and "&lt;i&gt;partner&lt;/i&gt;" in html  # segment names are escaped
-    parser = _Tables()
+    parser = HtmlTables()
     parser.feed(html)
     assert [parser.columns["by-0"], parser.columns["by-1"]] == ["source", "industry"]
     for table_id, column in (("by-0", "source"), ("by-1", "industry")):
