@@ -7,7 +7,9 @@ For each candidate (a TF-IDF model alone, or averaged with the fine-tuned member
 model is) and each audience treatment (none: every theme may fire; auto: the detector stored in
 the TF-IDF artifact masks the other audience's themes; gold: the true audience, an upper bound),
 thresholds are tuned on one half of ex-cx-gold dev + cx-gold dev and scored on the other, both
-ways ("cross-tuned"), and theme:polarity micro-F1 is reported on each dev set. Test is never read.
+ways ("cross-tuned"), and theme:polarity micro-F1 is reported on each dev set. ``--candidate`` scores
+a built model (an ensemble, routed or not) the same way, as it predicts (audience auto), with the
+mean of the two dev sets: the default model is the candidate with the highest mean. Test is never read.
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--finetune", action="append", default=[], metavar="DIR", help="fine-tuned member(s)")
     parser.add_argument("--tfidf", action="append", required=True, metavar="NAME=DIR", help="TF-IDF candidates")
+    parser.add_argument("--candidate", action="append", default=[], metavar="NAME=DIR",
+                        help="a built model (e.g. a routed ensemble), scored as it predicts: audience auto")
     parser.add_argument("--json", default=None, help="write the figures here")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -90,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
                 key = f"{name} | audience {treatment}" + (f" ({detector_name} detector)" if treatment == "auto" else "")
                 results[key] = scores(masked)
                 print(f"{key:<60} " + "  ".join(f"{k} {v:.4f}" for k, v in results[key].items()), flush=True)
+    for name, path in (c.split("=", 1) for c in args.candidate):
+        model = load_artifact(path)
+        key = f"candidate {name} ({path})"
+        results[key] = scores(model.predict_proba(texts))
+        results[key]["mean"] = round((results[key]["ex-cx-gold"] + results[key]["cx-gold"]) / 2, 4)
+        print(f"{key:<60} " + "  ".join(f"{k} {v:.4f}" for k, v in results[key].items()), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"command": " ".join(sys.argv), "cross_tuned_theme_polarity_micro_f1":
                                                results}, indent=2) + "\n", "utf-8")
