@@ -42,6 +42,16 @@ def check_audience(value: object, where: str = "") -> str | None:
     return text
 
 
+def per_text_audiences(audience: str | Sequence[str | None] | None, n: int) -> list[str | None]:
+    """One checked audience per text (None: auto) from a single value for all or a per-text list."""
+    if audience is None or isinstance(audience, str):
+        return [check_audience(audience)] * n
+    rows = [check_audience(a, f"row {i + 1}: ") for i, a in enumerate(audience)]
+    if len(rows) != n:
+        raise AudienceError(f"{len(rows)} audiences for {n} texts")
+    return rows
+
+
 @dataclass
 class AudienceModel:
     """Theme → audience map plus, when trained, a detector that tells the audience from text."""
@@ -98,14 +108,7 @@ class AudienceModel:
         """One audience per text: a single value for all, a per-text list (blank = auto), or auto.
 
         Auto rows get the detector's decision; with no detector they stay None (nothing masked)."""
-        n = len(texts)
-        if audience is None or isinstance(audience, str):
-            fixed = check_audience(audience)
-            rows: list[str | None] = [fixed] * n
-        else:
-            rows = [check_audience(a, f"row {i + 1}: ") for i, a in enumerate(audience)]
-            if len(rows) != n:
-                raise AudienceError(f"{len(rows)} audiences for {n} texts")
+        rows = per_text_audiences(audience, len(texts))
         auto = [i for i, a in enumerate(rows) if a is None]
         if auto and self.can_detect:
             p = self.customer_probability([texts[i] for i in auto])

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Sequence, Union
 import numpy as np
 
 from themesift.models import artifact
-from themesift.models.audience import AUDIENCE_DIR, AudienceModel, check_audience
+from themesift.models.audience import AUDIENCE_DIR, AudienceModel, per_text_audiences
 from themesift.models.labels import LabelSpace
 from themesift.models.taxonomy import Taxonomy
 
@@ -106,9 +106,7 @@ class ThemeClassifier:
         """Each text's audience: the one given, else detected; None where the model cannot tell."""
         texts = _check_texts(texts)
         if self.audience_ is None:
-            if audience is None or isinstance(audience, str):
-                return [check_audience(audience)] * len(texts)
-            return [check_audience(a, f"row {i + 1}: ") for i, a in enumerate(audience)]
+            return per_text_audiences(audience, len(texts))
         return self.audience_.resolve(texts, audience)
 
     def _predict_proba(self, texts: list[str]) -> np.ndarray:
@@ -144,9 +142,10 @@ class ThemeClassifier:
 
     # -- artifacts --------------------------------------------------------------------
     def save(self, path: str | Path, *, taxonomy: Taxonomy | None = None, metrics: dict | None = None,
-             card: str | None = None, force: bool = False) -> Path:
+             card: str | None = None, force: bool = False, include_audience: bool = True) -> Path:
         """Write config, labels, thresholds and weights to a directory, atomically; an existing
-        ``path`` that is not a model is refused unless ``force``."""
+        ``path`` that is not a model is refused unless ``force``. ``include_audience=False`` leaves
+        the audience folder out (an ensemble's members: the ensemble keeps the one copy it uses)."""
         self._check_fitted()
         with artifact.atomic_directory(path, force=force) as tmp:
             artifact.write_json(tmp / artifact.CONFIG, {
@@ -162,7 +161,7 @@ class ThemeClassifier:
                 artifact.write_json(tmp / artifact.METRICS, metrics)
             if card is not None:
                 (tmp / artifact.CARD).write_text(card, "utf-8")
-            if self.audience_ is not None:
+            if self.audience_ is not None and include_audience:
                 self.audience_.save(tmp / AUDIENCE_DIR)
             self._save_weights(tmp)
         return Path(path)

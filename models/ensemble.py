@@ -100,7 +100,7 @@ class EnsembleClassifier(ThemeClassifier):
 
     def _save_weights(self, directory: Path) -> None:
         for i, member in enumerate(self.members_):
-            member.save(directory / MEMBER_DIR.format(i))
+            member.save(directory / MEMBER_DIR.format(i), include_audience=False)  # members score unmasked
 
     def _load_weights(self, directory: Path) -> None:
         from themesift.models.registry import load_artifact

@@ -12,7 +12,7 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from themesift.models.audience import AudienceError, check_audience
+from themesift.models.audience import per_text_audiences
 from themesift.models.base import Audience, ThemeClassifier, presence_scores
 from themesift.models.registry import load_artifact
 from themesift.nlp.normalize import normalize_text, text_problem
@@ -48,16 +48,6 @@ def _result(themes: list[dict] | None = None, error: str | None = None, warning:
             "audience": audience, "error": error, "warning": warning}
 
 
-def _audiences(audience: Audience, n: int) -> list[str | None]:
-    """One checked audience per text (None: auto)."""
-    if audience is None or isinstance(audience, str):
-        return [check_audience(audience)] * n
-    values = list(audience)
-    if len(values) != n:
-        raise AudienceError(f"{len(values)} audiences given for {n} texts")
-    return [check_audience(a, f"text #{i}: ") for i, a in enumerate(values)]
-
-
 def predict(texts: Sequence[Any], model: ModelLike = None, *, evidence: bool = False,
             max_chars: int = DEFAULT_MAX_CHARS, audience: Audience = "auto") -> list[dict]:
     """Classify texts: ``[{"labels", "themes": [{"theme", "polarity", "score"}], "audience", "error", "warning"}]``.
@@ -73,7 +63,7 @@ def predict(texts: Sequence[Any], model: ModelLike = None, *, evidence: bool = F
         raise TypeError("predict() takes a list of texts; wrap a single text in a list")
     clf = resolve_model(model)
     texts = list(texts)
-    given = _audiences(audience, len(texts))
+    given = per_text_audiences(audience, len(texts))
     results: list[dict | None] = [None] * len(texts)
     todo, clean = [], []
     for i, value in enumerate(texts):

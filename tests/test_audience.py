@@ -259,6 +259,7 @@ def test_routed_ensemble_sends_each_audience_to_its_members(mixed_model_dir, emp
     assert np.allclose(model.predict_proba(texts, audience=None), both)
 
     saved = model.save(tmp_path / "routed")
+    assert (saved / "audience").is_dir() and not (saved / "member_0" / "audience").exists()  # one copy
     again = load_artifact(saved)
     assert again.routes == {"employee": [0, 1], "customer": [1, 0]}
     assert np.allclose(again.predict_proba(texts, audience=who), proba)
