@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.resources
 import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from themesift.nlp.atomic import atomic_write_text
 from themesift.serve import report_charts as charts
 from themesift.serve import report_html as page_html
 from themesift.serve.report_tables import (
@@ -221,28 +221,6 @@ def write_tables(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[str
                         cell.data_type = "s"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder + os.replace: never a half-written report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_report(predictions_path: str | os.PathLike[str], output_html: str | os.PathLike[str],
                  *, by: Sequence[str] = (), min_group_size: int = 5, redact: bool = False,
                  text_column: str | None = None, tables_path: str | os.PathLike[str] | None = None,
@@ -254,7 +232,7 @@ def write_report(predictions_path: str | os.PathLike[str], output_html: str | os
     report = build_report(df, text_column=text_column, by=by, min_group_size=min_group_size,
                           redact=redact, theme_names=theme_names, title=title,
                           examples_per_theme=examples_per_theme)
-    _write_atomic(Path(output_html), report.html)
+    atomic_write_text(output_html, report.html, make_parents=True)
     if tables_path is not None:
         write_tables(report.tables, tables_path)
     return report

@@ -9,8 +9,6 @@ threshold and average precision), ``confusion`` (gold × predicted polarity per 
 """
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import plotly.offline
 
+from themesift.nlp.atomic import atomic_write_text
 from themesift.models.base import ThemeClassifier, presence_scores
 from themesift.models.labels import UNKNOWN_POLARITY, LabelSpace, parse_label
 from themesift.training import report_charts as rc
@@ -242,21 +241,5 @@ def write_evaluation_report(model: ThemeClassifier, data: LabeledData, path: str
             f"{rc.esc(data.source or 'in memory')} ({len(data)} rows, {rc.esc(data.data_hash()[:23])}…) · "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     document = rc.page("Model evaluation", meta, sections, plotly.offline.get_plotlyjs())
-    _write_atomic(Path(path), document)
+    atomic_write_text(path, document, make_parents=True)
     return metrics
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write beside the target, then rename: readers never see half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it owner-only; a report is a normal file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
