@@ -17,6 +17,7 @@ from themesift.models import artifact
 from themesift.models.audience import AUDIENCE_DIR, AudienceModel, per_text_audiences
 from themesift.models.labels import LabelSpace
 from themesift.models.taxonomy import Taxonomy
+from themesift.models.windows import TokenCounter, score_windowed
 
 
 Audience = Union[str, Sequence[Union[str, None]], None]
@@ -99,8 +100,14 @@ class ThemeClassifier:
 
     def _predict_proba_as(self, texts: list[str], audiences: list[str | None]) -> np.ndarray:
         """Unmasked probabilities, knowing each text's audience (None: unknown); an ensemble that
-        routes each audience to its own members overrides this, other families ignore it."""
-        return self._predict_proba(texts)
+        routes each audience to its own members overrides this, other families ignore it.
+        Texts longer than the encoder reads are scored window by window (models.windows)."""
+        return score_windowed(texts, self._predict_proba, self._token_counter(), getattr(self, "max_length", 0))
+
+    def _token_counter(self) -> TokenCounter | None:
+        """Families whose encoder truncates at ``max_length`` tokens return a counter of tokens
+        per text, so long texts are read in windows; the others read any length (None)."""
+        return None
 
     def predict_audience(self, texts: Sequence[str], audience: Audience = "auto") -> list[str | None]:
         """Each text's audience: the one given, else detected; None where the model cannot tell."""

@@ -16,6 +16,7 @@ from themesift.models import artifact
 from themesift.models.base import ThemeClassifier
 from themesift.models.encoder import DEFAULT_BASE_MODEL, encode, load_tokenizer_and_encoder
 from themesift.models.heads import fit_linear_heads, softmax_per_theme
+from themesift.models.windows import token_counter
 from themesift.models.onnx_backend import PooledEncoder, resolve_backend, runner_for
 
 ENCODER_WEIGHTS = "encoder.safetensors"
@@ -62,6 +63,9 @@ class EmbedClassifier(ThemeClassifier):
         self._onnx_ = None  # backend: the encoder may have changed; training embeds with torch
         X = self.embed(texts, progress=len(texts) > 500, backend="torch")
         self.coef_, self.bias_ = fit_linear_heads(X, y, self.label_space_.n_classes, C=self.C, seed=self.seed)
+
+    def _token_counter(self):
+        return token_counter(self._encoder()[0])  # long texts are read in windows (models.windows)
 
     def _predict_proba(self, texts):
         logits = self.embed(texts) @ self.coef_ + self.bias_

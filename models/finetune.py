@@ -21,6 +21,7 @@ from themesift.models.encoder import (DEFAULT_BASE_MODEL, configure_threads, len
 from themesift.models.finetune_loop import TrainSettings, train_network
 from themesift.models.finetune_network import ThemeNetwork, ThemePairs
 from themesift.models.heads import softmax_per_theme
+from themesift.models.windows import token_counter
 from themesift.models.onnx_backend import resolve_backend, runner_for
 
 LORA_TARGETS = r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
@@ -93,6 +94,9 @@ class FinetuneClassifier(ThemeClassifier):
         self.network_.eval()
 
     # -- inference --------------------------------------------------------------------
+    def _token_counter(self):
+        return token_counter(self.tokenizer_)  # long texts are read in windows (models.windows)
+
     def _predict_proba(self, texts):
         # backend: ONNX Runtime when selected (onnx_backend.py); the export merges LoRA in a copy
         backend = resolve_backend(self.backend)
