@@ -4,15 +4,23 @@ Real exports are messy: Windows encodings, a BOM in front of the first header, s
 delimiters, a stray unquoted comma in a comment. Dropping such rows silently would lose
 comments, so malformed CSV/JSONL lines are kept as rows and described in a ``_parse_error``
 column, e.g. ``"line 17: expected 3 fields, saw 4"`` (physical line in the file, 1-based,
-header included). The column exists only in frames (chunks) that contain such a row; check with
-``if "_parse_error" in df``. Normal rows have None (NaN after concatenation) there.
+header included). The column exists only in frames (chunks) that contain such a row; find it
+with :func:`parse_error_column` (it is ``themesift__parse_error`` when the file has its own
+``_parse_error`` column, which is then kept as data). Normal rows have None there.
+
+Decoding errors are per row, never per file: a file that is mostly UTF-8 is read as UTF-8,
+and a row holding bytes that are not valid in the file's encoding (a cp1252 line pasted into
+a UTF-8 export) has those bytes decoded as cp1252 and is flagged in the marker column; the
+other rows are untouched. The same holds with an explicit ``encoding``.
 
 * CSV/TSV cells stay strings: ``"NA"``/``"None"`` are text, an empty cell is ``""``. A row with
   too many fields keeps the first n-1 and joins the rest into the last column (an unquoted
   delimiter in a trailing comment column is the usual cause); a short row is padded with ``""``.
 * TXT: one comment per non-blank line, in a column ``text``.
-* JSONL: one object per line; keys become columns in first-seen order (a chunk has the keys
-  seen so far). JSON: an array of objects, or an object holding one such array (read whole);
+* JSONL: one object per line; keys become columns in first-seen order; every chunk has every
+  key of the file (a key first seen late is blank before it). A lone surrogate escape
+  (``"\\ud83d"``) is replaced by U+FFFD and the row flagged.
+  JSON: an array of objects, or an object holding one such array (read whole);
   a .json file that is not one JSON document is read as JSON Lines.
 * :func:`iter_table_chunks` streams CSV/TSV/TXT/JSONL/Parquet with constant memory, and XLSX
   through openpyxl's read-only mode.
@@ -33,29 +41,35 @@ from typing import TextIO
 import pandas as pd
 
 from themesift.nlp import table_readers as readers
-from themesift.nlp.table_readers import PARSE_ERROR, TableError, sniff_delimiter
+from themesift.nlp.table_readers import (
+    PARSE_ERROR,
+    PARSE_ERROR_ATTR,
+    TableError,
+    parse_error_column,
+    sniff_delimiter,
+    tool_column,
+)
 
 __all__ = [  # noqa: F822 - the writer names are resolved lazily by __getattr__
     "PARSE_ERROR", "SUPPORTED", "TableError", "TableWriter", "detect_encoding",
-    "flatten_lists_for_text", "iter_table_chunks", "read_table", "resolve_text_column",
-    "sniff_delimiter", "table_format", "write_table",
+    "flatten_lists_for_text", "iter_table_chunks", "parse_error_column", "read_table",
+    "resolve_text_column", "sniff_delimiter", "table_format", "tool_column", "write_table",
 ]
 
 SUPPORTED = (".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet", ".xlsx")
 TEXT_COLUMN_NAMES = ("text", "comment", "comments", "response", "feedback", "review")
 _SAMPLE_BYTES = 1 << 20
 _WESTERN = {"cp1252", "latin_1", "iso8859_1", "iso8859_15"}
-_FALLBACK_ERRORS = "themesift-cp1252-fallback"
 
 
-def _cp1252_fallback(err: UnicodeError) -> tuple[str, int]:
-    # A file that looked like UTF-8 in its first megabyte can still hold a stray cp1252 byte
-    # later on (files pasted together); decode that byte as cp1252 instead of failing.
-    bad = err.object[err.start:err.end]  # type: ignore[attr-defined]
-    return bad.decode("cp1252", errors="replace"), err.end  # type: ignore[attr-defined]
-
-
-codecs.register_error(_FALLBACK_ERRORS, _cp1252_fallback)
+def _mostly_utf8(sample: bytes) -> bool:
+    """True when a sample with invalid UTF-8 still holds more valid multi-byte UTF-8 characters
+    than invalid bytes: a UTF-8 file with a few pasted cp1252 rows (legacy single-byte text
+    almost never forms valid UTF-8 sequences by chance)."""
+    text = sample.decode("utf-8", errors="surrogateescape")
+    bad = sum(1 for c in text if "\udc80" <= c <= "\udcff")
+    good = sum(1 for c in text if c > "\x7f" and not "\ud800" <= c <= "\udfff")
+    return good > 0 and good >= bad
 
 
 def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
@@ -82,11 +96,10 @@ def _check_readable(path: Path) -> None:
 def detect_encoding(path: str | os.PathLike) -> str:
     """Encoding of a text file, judged from its first megabyte.
 
-    BOM → ``utf-8-sig``/``utf-16``; valid UTF-8 → ``utf-8``; otherwise ``cp1252`` (which
-    decodes Latin-1 text the same, bar the C1 controls) unless charset-normalizer finds
-    cp1252 clearly wrong (e.g. Cyrillic cp1251 text), or a byte undefined in cp1252 forces
-    ``latin-1``. When reading a detected UTF-8 file, a stray invalid byte further on is
-    decoded as cp1252 instead of failing.
+    BOM → ``utf-8-sig``/``utf-16``; valid UTF-8, or mostly UTF-8 with a few invalid bytes
+    (those rows are flagged when read) → ``utf-8``; otherwise ``cp1252`` (which decodes
+    Latin-1 text the same, bar the C1 controls) unless charset-normalizer finds cp1252 clearly
+    wrong (e.g. Cyrillic cp1251 text), or a byte undefined in cp1252 forces ``latin-1``.
     """
     path = Path(path)
     _check_readable(path)
@@ -100,7 +113,8 @@ def detect_encoding(path: str | os.PathLike) -> str:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=len(sample) < _SAMPLE_BYTES)
         return "utf-8"
     except UnicodeDecodeError:
-        pass
+        if _mostly_utf8(sample):
+            return "utf-8"
     from charset_normalizer import from_bytes
 
     # On a short sample charset-normalizer cannot tell single-byte code pages apart (cp1252
@@ -119,12 +133,13 @@ def detect_encoding(path: str | os.PathLike) -> str:
 
 
 def _open_text(path: Path, encoding: str | None) -> TextIO:
+    # surrogateescape keeps undecodable bytes as U+DC80-U+DCFF; the readers repair and flag
+    # them per row (table_readers.repair_text) instead of refusing the whole file.
     enc = encoding or detect_encoding(path)
-    errors = _FALLBACK_ERRORS if encoding is None and enc.startswith("utf-8") else "strict"
     try:
-        return open(path, encoding=enc, errors=errors, newline="")
-    except LookupError as exc:
-        raise TableError(f"unknown encoding {encoding!r} for {path}") from exc
+        return open(path, encoding=enc, errors="surrogateescape", newline="")
+    except LookupError:
+        raise TableError(f"unknown encoding {encoding!r} for {path} (--encoding)") from None
 
 
 def iter_table_chunks(path: str | os.PathLike, *, chunksize: int = 5000,
@@ -138,8 +153,17 @@ def iter_table_chunks(path: str | os.PathLike, *, chunksize: int = 5000,
     path = Path(path)
     fmt = table_format(path)
     _check_readable(path)
-    if chunksize < 1:
-        raise ValueError("chunksize must be >= 1")
+    if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
+        raise TableError(f"chunk size must be a whole number of at least 1, got {chunksize!r} (--chunk-size)")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
+                                  or delimiter in "\r\n\""):
+        raise TableError(f"delimiter must be one character other than a quote or line break, got "
+                         f"{delimiter!r} (--delimiter)")
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise TableError(f"unknown encoding {encoding!r} (--encoding)") from None
 
     def chunks() -> Iterator[pd.DataFrame]:
         try:
@@ -158,8 +182,13 @@ def iter_table_chunks(path: str | os.PathLike, *, chunksize: int = 5000,
                         yield from readers.json_chunks(handle, fmt == "json", chunksize)
         except UnicodeDecodeError as exc:
             raise TableError(
-                f"cannot decode {path} as {exc.encoding} at byte {exc.start}; pass the right "
-                "encoding (e.g. encoding='cp1252')"
+                f"cannot decode {path} as {exc.encoding} at byte {exc.start}; pass the file's "
+                "encoding with --encoding, or leave it out to detect it"
+            ) from None
+        except UnicodeError as exc:  # e.g. utf-16 asked for a file without a BOM
+            raise TableError(
+                f"cannot decode {path} as {encoding or 'detected encoding'}: {exc}; pass the file's "
+                "encoding with --encoding, or leave it out to detect it"
             ) from None
         except OSError as exc:
             raise TableError(f"cannot read {path}: {exc.strerror or exc}") from None
@@ -172,17 +201,22 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None,
     """Read a whole table (see :func:`iter_table_chunks` for formats and error rows)."""
     frames = list(iter_table_chunks(path, chunksize=50_000, encoding=encoding, sheet=sheet,
                                     delimiter=delimiter))
+    marker = next((m for m in map(parse_error_column, frames) if m is not None), None)
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    if PARSE_ERROR in df:
-        errors = df.pop(PARSE_ERROR).astype(object)
-        df[PARSE_ERROR] = errors.where(errors.notna(), None)
+    if marker is not None:
+        errors = df.pop(marker).astype(object)
+        df[marker] = errors.where(errors.notna(), None)
+        df.attrs[PARSE_ERROR_ATTR] = marker
     return df
+
+
+_MARKERS = (PARSE_ERROR, tool_column(PARSE_ERROR, [PARSE_ERROR]))
 
 
 def resolve_text_column(columns: Iterable[object], requested: str | None) -> str:
     """The name of the comment column: ``requested`` if present, else the one conventional name."""
-    names = [str(c) for c in columns if str(c) != PARSE_ERROR]
-    listed = ", ".join(repr(c) for c in names) or "(none)"
+    names = [str(c) for c in columns if str(c) not in _MARKERS]
+    listed = ", ".join(repr(c) for c in names) or "(none)"  # quotes kept whole (B3)
     if requested is not None:
         if requested in names:
             return requested
