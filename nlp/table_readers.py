@@ -42,6 +42,7 @@ XLSX_MAX_TEXT_BYTES = 4 << 20
 _DELIMITERS = (",", ";", "\t", "|")
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+XLSX_ESCAPE = re.compile("_x([0-9A-Fa-f]{4})_")  # OOXML's escape for characters XML cannot hold
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -473,6 +474,13 @@ def xlsx_chunks(path: Path, sheet: str | int | None, chunksize: int) -> Iterator
         wb.close()
 
 
+def _unescape(value: object) -> object:
+    """Excel's ``_x000D_``-style escapes decoded (``_x005F_`` is a literal underscore)."""
+    if isinstance(value, str) and "_x" in value:
+        return XLSX_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value)
+    return value
+
+
 def _describe(exc: BaseException) -> str:
     text = " ".join(str(exc).split())[:200]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -489,7 +497,8 @@ def _sheet_frames(ws: object, path: Path, chunksize: int) -> Iterator[pd.DataFra
     columns = _unique_columns(header[:n])
 
     def frame(rows: list[tuple]) -> pd.DataFrame:
-        return pd.DataFrame({c: _typed([r[i] for r in rows]) for i, c in enumerate(columns)}, columns=columns)
+        return pd.DataFrame({c: _typed([_unescape(r[i]) for r in rows]) for i, c in enumerate(columns)},
+                            columns=columns)
 
     rows: list[tuple] = []
     for values in rows_iter:
