@@ -16,13 +16,15 @@ class UserError(Exception):
 
 
 def _user_errors():
+    from themesift.models.artifact import ModelFileError
     from themesift.models.audience import AudienceError
     from themesift.models.labels import LabelError
+    from themesift.models.params import ParamError
     from themesift.nlp.tables import TableError
     from themesift.training.labels_io import LabelDataError
 
-    return (TableError, LabelDataError, LabelError, AudienceError, FileNotFoundError, FileExistsError, PermissionError,
-            IsADirectoryError)
+    return (TableError, LabelDataError, LabelError, AudienceError, ModelFileError, ParamError, FileNotFoundError,
+            FileExistsError, PermissionError, IsADirectoryError)
 
 
 def _run(fn, *args, **kwargs):
@@ -218,9 +220,12 @@ def cmd_report(args: Namespace) -> int:
 
 
 def cmd_serve(args: Namespace) -> int:
-    from themesift.serve.http import run_server
+    from themesift.serve.http import ServeConfigError, run_server
 
-    _run(run_server, model=args.model, host=args.host, port=args.port, workers=args.workers)
+    try:
+        _run(run_server, model=args.model, host=args.host, port=args.port, workers=args.workers)
+    except ServeConfigError as exc:  # a bad --port or THEMESIFT_* variable: one line
+        raise UserError(str(exc)) from None
     return 0
 
 

@@ -2,140 +2,155 @@
 
 Endpoints: ``POST /v1/classify`` ({"texts": [...], "evidence": false} → one result per
 text, exactly what ``predict()`` returns, plus which model answered), ``GET /v1/model``
-(themes, family, params, training-data hash, metrics summary), ``GET /healthz`` (alive:
-always 200), ``GET /readyz`` (503 until the model has loaded in the background, then 200)
-and the OpenAPI docs at ``/docs``.
+(themes, family, params, training-data hash, metrics summary; no local paths), ``GET /healthz``
+(alive: always 200), ``GET /readyz`` (503 until the model has loaded, then 200), ``/docs`` (a
+self-contained page, no CDN) and ``/openapi.json``.
 
-Limits (``Limits``; ``create_app(limits=...)`` or environment variables read at start-up):
+Limits (``Limits``; ``create_app(limits=...)`` or environment variables read at start-up; a bad
+value stops ``themesift serve`` with one line naming the variable). Every limit answers with a
+JSON error ``{"error": {"code", "message", "limit"?, "index"?}}``, never a 500:
 
-- ``THEMESIFT_MAX_TEXTS`` (default 256): texts per request; more → 422 ``too_many_texts``.
-- ``THEMESIFT_MAX_CHARS`` (default 20000): characters per text; longer → 422 ``text_too_long``.
-- ``THEMESIFT_MAX_BODY_BYTES`` (default 2000000): request body; larger → 413 ``body_too_large``,
-  checked on Content-Length and on the bytes actually streamed, before the body is parsed.
+- ``THEMESIFT_MAX_TEXTS`` (256) texts per request → 422 ``too_many_texts``;
+  ``THEMESIFT_MAX_CHARS`` (20000) characters per text → 422 ``text_too_long``;
+  ``THEMESIFT_MAX_BODY_BYTES`` (2000000) body bytes → 413 ``body_too_large`` (Content-Length and
+  streamed bytes, before parsing); ``THEMESIFT_MAX_REQUEST_CHARS`` (250000) characters per
+  request, each counting ``THEMESIFT_EVIDENCE_COST`` (4) times with evidence → 413
+  ``request_too_costly``.
+- ``THEMESIFT_MAX_INFLIGHT`` (2) inferences at once, ``THEMESIFT_MAX_QUEUE`` (64) more waiting,
+  each at most ``THEMESIFT_QUEUE_TIMEOUT`` (60) s → 503 ``overloaded`` with ``Retry-After``.
+- ``THEMESIFT_BODY_TIMEOUT`` (30 s) to receive the body → 408 ``body_timeout``;
+  ``THEMESIFT_HEADER_TIMEOUT`` (10 s) to receive the request head, ``THEMESIFT_KEEP_ALIVE`` (5 s)
+  idle → connection closed; ``THEMESIFT_MAX_CONNECTIONS`` (256, uvicorn ``limit_concurrency``) →
+  503; request heads over 16 KiB (h11) → 400.
 
-Every error is JSON: ``{"error": {"code", "message", "limit"?, "index"?}}``; malformed JSON
-is 400 ``malformed_json``. Non-string items in ``texts`` are not rejected: like ``predict``
-they come back flagged in their result's ``error`` field.
+``THEMESIFT_API_KEY`` set: every path but /healthz, /readyz, /docs and /openapi.json needs
+``Authorization: Bearer KEY`` (401 ``unauthorized`` otherwise). Each response carries
+``X-Request-ID`` (the client's when it is a short token, else a new one), also in the access-log
+line with status, latency and bytes. Malformed JSON (bad syntax, invalid UTF-8, too deep, huge
+numbers) is 400 ``malformed_json``. Non-string items in ``texts`` are flagged in their result's
+``error`` like ``predict``; a lone surrogate (valid JSON, not encodable) is replaced by U+FFFD,
+which keeps every character offset, and the item says so in ``warning``.
 
-Inference runs in a worker thread, off the event loop; by default each request is one
+Inference runs in worker threads, off the event loop; by default each request is one
 ``predict`` call, so answers equal in-process ``predict`` on that request exactly.
-``THEMESIFT_BATCH_MS`` > 0 switches on micro-batching (``serve/batcher.py``: requests that
-arrive within that window share one ``predict`` call). It is off by default because it was
-not faster with the default torch threading, and because a transformer's scores depend very
-slightly on batch composition (padding): 1 of 640 results differed in a score's 4th decimal
-between batches of 16 and 128. Measured with ``benchmarks/http_load.py`` (16 pool comments
-per request, 8 concurrent clients, one server worker, 2 CPU cores shared with other jobs, so
-noisy; LoRA MiniLM finetune model; comments/s, mean of paired runs):
-
-    torch threads  per-request predict            micro-batching, 5 ms
-    2 (default)    11.5 (6 runs: 9.8 .. 15.3)     9.2 (6 runs: 6.7 .. 13.4)
-    1              14.3 (4 runs: 11.2 .. 17.2)    17.2 (4 runs: 13.8 .. 20.6), p95 9-11 s vs 13-20 s
-
-One ``predict`` at a time without batching was slowest (5.1). On a busy small machine
-``THEMESIFT_THREADS=1 THEMESIFT_BATCH_MS=5`` is the fastest setting measured.
+``THEMESIFT_BATCH_MS`` > 0 switches on micro-batching (``serve/batcher.py``); a failing
+request in a merged batch fails alone. Measurements: ``benchmarks/results/http_load*.json``.
 """
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
+import time
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from themesift.models import artifact
 from themesift.models.base import ThemeClassifier
 from themesift.serve.batcher import MicroBatcher
-from themesift.serve.http_models import (ClassifyRequest, ClassifyResponse, ErrorResponse, Health,
-                                         ModelInfo, describe_model)
+from themesift.serve.http_guard import (
+    ApiError,
+    ApiKeyAuth,
+    BodyLimit,
+    GuardedH11Protocol,
+    InferenceGate,
+    RequestLog,
+    error_bytes,
+    request_id,
+)
+from themesift.serve.http_models import (
+    ClassifyRequest,
+    ClassifyResponse,
+    ErrorResponse,
+    Health,
+    ModelInfo,
+    describe_model,
+    docs_html,
+)
 from themesift.serve.predict import ModelLike, default_model_path, load_model, predict
 
 log = logging.getLogger("themesift.serve.http")
 MODEL_ENV = "THEMESIFT_MODEL"
+API_KEY_ENV = "THEMESIFT_API_KEY"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class ServeConfigError(ValueError):
+    """A bad serve setting (environment variable or argument), shown as one line."""
+
+
+def _env(env: dict, name: str, default: float, cast: Callable[[str], float], minimum: float) -> Any:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = cast(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or value < minimum or value != value:
+        kind = "an integer" if cast is int else "a number"
+        raise ServeConfigError(f"{name} must be {kind} >= {minimum:g}, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-request limits; a request over one gets a 4xx naming it, never a 500."""
+    """Per-request, per-connection and per-server limits; over one → a 4xx/503 naming it, never a 500."""
 
     max_texts: int = 256
     max_chars: int = 20_000
     max_body_bytes: int = 2_000_000
+    max_request_chars: int = 250_000
+    evidence_cost: int = 4
+    max_inflight: int = 2
+    max_queue: int = 64
+    queue_timeout_s: float = 60.0
+    body_timeout_s: float = 30.0
+    header_timeout_s: float = 10.0
+    keep_alive_s: float = 5.0
+    max_connections: int = 256
+
+    ENV = {"max_texts": "THEMESIFT_MAX_TEXTS", "max_chars": "THEMESIFT_MAX_CHARS",
+           "max_body_bytes": "THEMESIFT_MAX_BODY_BYTES", "max_request_chars": "THEMESIFT_MAX_REQUEST_CHARS",
+           "evidence_cost": "THEMESIFT_EVIDENCE_COST", "max_inflight": "THEMESIFT_MAX_INFLIGHT",
+           "max_queue": "THEMESIFT_MAX_QUEUE", "queue_timeout_s": "THEMESIFT_QUEUE_TIMEOUT",
+           "body_timeout_s": "THEMESIFT_BODY_TIMEOUT", "header_timeout_s": "THEMESIFT_HEADER_TIMEOUT",
+           "keep_alive_s": "THEMESIFT_KEEP_ALIVE", "max_connections": "THEMESIFT_MAX_CONNECTIONS"}
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        """Read the THEMESIFT_* variables; a bad one raises ``ServeConfigError`` naming it."""
         env = os.environ if environ is None else environ
-        d = cls()
-        return cls(max_texts=int(env.get("THEMESIFT_MAX_TEXTS", d.max_texts)),
-                   max_chars=int(env.get("THEMESIFT_MAX_CHARS", d.max_chars)),
-                   max_body_bytes=int(env.get("THEMESIFT_MAX_BODY_BYTES", d.max_body_bytes)))
+        d, values = cls(), {}
+        for f in fields(cls):
+            default = getattr(d, f.name)
+            cast = int if isinstance(default, int) else float
+            values[f.name] = _env(env, cls.ENV[f.name], default, cast, 0 if f.name == "max_queue" else
+                                  (1 if cast is int else 0.001))
+        return cls(**values)
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **extra: Any):
-        super().__init__(message)
-        self.status, self.body = status, {"code": code, "message": message, **extra}
-
-
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
-
-
-class BodyLimit:
-    """ASGI middleware: refuse bodies over ``max_bytes`` without reading more than that."""
-
-    def __init__(self, app: Any, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._too_large(scope, receive, send)
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # client went away
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self._too_large(scope, receive, send)
-            if not message.get("more_body", False):
-                break
-        body, replayed = b"".join(chunks), False
-
-        async def replay() -> dict:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: dict, receive: Any, send: Any) -> None:
-        response = _error(413, "body_too_large", f"request body is over the limit of {self.max_bytes} bytes",
-                          limit=self.max_bytes)
-        await response(scope, receive, send)
+def batch_ms_from_env(environ: dict[str, str] | None = None) -> float:
+    return _env(os.environ if environ is None else environ, "THEMESIFT_BATCH_MS", 0.0, float, 0)
 
 
 class _ModelState:
-    """The model, loaded once in a background thread so /healthz answers at once."""
+    """The model, loaded once (in the background for one worker, so /healthz answers at once)."""
 
     def __init__(self, model: ModelLike):
         self.source, self.clf, self.info, self.ref, self.error = model, None, None, None, None
         self.ready = threading.Event()
 
     def load(self) -> None:
+        started = time.perf_counter()
         try:
             if isinstance(self.source, ThemeClassifier):
                 clf, path = self.source, None
@@ -147,38 +162,91 @@ class _ModelState:
             self.ref = {k: self.info[k] for k in ("family", "version", "data_hash", "trained_at")}
             self.clf = clf
             self.ready.set()
-            log.info("model ready: %s", self.ref["version"])
+            log.info("model ready: %s (pid %d, %.1f s)", self.ref["version"], os.getpid(),
+                     time.perf_counter() - started)
         except Exception as exc:  # reported by /readyz; the process stays up for diagnosis
             self.error = f"{type(exc).__name__}: {exc}"
             log.exception("model failed to load")
 
     def require(self) -> ThemeClassifier:
         if self.clf is None:
-            raise ApiError(503, "model_not_ready", self.error or "model is still loading")
+            raise ApiError(503, "model_not_ready", self.error or "model is still loading",
+                           headers={} if self.error else {"Retry-After": "5"})
         return self.clf
 
 
-def _batch_ms() -> float:
-    return float(os.environ.get("THEMESIFT_BATCH_MS", "0") or 0)
+def replace_surrogates(texts: list) -> tuple[list, dict[int, str]]:
+    """Lone surrogates (valid JSON escapes, not encodable text) → U+FFFD, one character for one,
+    so offsets stay true; returns the texts and a warning per changed index."""
+    out, warnings = list(texts), {}
+    for i, text in enumerate(texts):
+        if isinstance(text, str) and _SURROGATE.search(text):
+            out[i], n = _SURROGATE.subn("\ufffd", text)
+            warnings[i] = f"{n} lone surrogate character(s) replaced by U+FFFD"
+    return out, warnings
 
 
-def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_ms: float | None = None) -> FastAPI:
-    """The ASGI app; ``model`` is a model object, an artifact directory, or None for the default."""
+def _json_error(status: int, code: str, message: str, headers: dict | None = None, **extra: Any) -> Response:
+    return Response(error_bytes(code, message, **extra), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def _check_request(req: ClassifyRequest, limits: Limits) -> None:
+    if len(req.texts) > limits.max_texts:
+        raise ApiError(422, "too_many_texts", f"{len(req.texts)} texts; the limit is {limits.max_texts} "
+                       "per request", limit=limits.max_texts)
+    total = 0
+    for i, text in enumerate(req.texts):
+        if isinstance(text, str):
+            if len(text) > limits.max_chars:
+                raise ApiError(422, "text_too_long", f"text #{i} has {len(text)} characters; the limit is "
+                               f"{limits.max_chars}", limit=limits.max_chars, index=i)
+            total += len(text)
+    cost = total * (limits.evidence_cost if req.evidence else 1)
+    if cost > limits.max_request_chars:
+        how = f" (x{limits.evidence_cost} with evidence = {cost})" if req.evidence else ""
+        raise ApiError(413, "request_too_costly", f"the texts hold {total} characters{how}; the limit is "
+                       f"{limits.max_request_chars} per request: send fewer or shorter texts per request",
+                       limit=limits.max_request_chars)
+    if isinstance(req.audience, list) and len(req.audience) != len(req.texts):
+        raise ApiError(422, "audience_mismatch", f"{len(req.audience)} audiences for {len(req.texts)} texts: give "
+                       "one audience for all, or one per text")
+
+
+def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_ms: float | None = None,
+               api_key: str | None = None, load_before_serving: bool = False) -> FastAPI:
+    """The ASGI app; ``model`` is a model object, an artifact directory, or None for the default.
+
+    ``api_key`` None reads ``THEMESIFT_API_KEY`` ("" = no key). ``load_before_serving`` loads the
+    model during start-up, so a worker accepts no connection before it is ready (several workers).
+    """
     limits = limits or Limits.from_env()
-    batch_ms = _batch_ms() if batch_ms is None else batch_ms
+    batch_ms = batch_ms_from_env() if batch_ms is None else batch_ms
+    api_key = os.environ.get(API_KEY_ENV, "") if api_key is None else api_key
     state = _ModelState(model)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        threading.Thread(target=state.load, name="themesift-model-load", daemon=True).start()
+        if load_before_serving:
+            import anyio.to_thread
+
+            await anyio.to_thread.run_sync(state.load)
+        else:
+            threading.Thread(target=state.load, name="themesift-model-load", daemon=True).start()
         yield
 
-    app = FastAPI(title="themesift", version="1", lifespan=lifespan,
+    app = FastAPI(title="themesift", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Themes and their polarity for open-text comments. Limits: "
                               f"{limits.max_texts} texts, {limits.max_chars} characters per text, "
-                              f"{limits.max_body_bytes} bytes per body.")
+                              f"{limits.max_request_chars} characters per request (evidence: x"
+                              f"{limits.evidence_cost}), {limits.max_body_bytes} bytes per body."
+                              + (" Authorization: Bearer key." if api_key else ""))
     app.state.themesift = state
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
+    if api_key:
+        app.add_middleware(ApiKeyAuth, key=api_key)
+    app.add_middleware(RequestLog)  # outermost: every answer, 401 and 413 included, has an id and a log line
+    gate = InferenceGate(limits.max_inflight, limits.max_queue, limits.queue_timeout_s)
 
     def run_predict(texts: list, evidence: bool, audiences: list | str = "auto") -> list[dict]:
         return predict(texts, state.require(), evidence=evidence, max_chars=limits.max_chars, audience=audiences)
@@ -186,53 +254,58 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
     batcher = MicroBatcher(run_predict, wait_ms=batch_ms, max_texts=limits.max_texts) if batch_ms > 0 else None
 
     @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.body}, status_code=exc.status)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return _json_error(exc.status, exc.body["code"], exc.body["message"], exc.headers,
+                           **{k: v for k, v in exc.body.items() if k not in ("code", "message")})
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [{k: e[k] for k in ("loc", "msg", "type") if k in e} for e in exc.errors()]
         if any(e.get("type") == "json_invalid" for e in errors):
-            return _error(400, "malformed_json", "request body is not valid JSON", details=errors)
+            return _json_error(400, "malformed_json", "request body is not valid JSON", details=errors)
         if "json" not in request.headers.get("content-type", ""):
-            return _error(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
-        return _error(422, "invalid_request", "request does not match the schema", details=errors)
+            return _json_error(415, "unsupported_media_type",
+                               "send the body as JSON with Content-Type: application/json")
+        return _json_error(422, "invalid_request", "request does not match the schema", details=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # the body failed to parse before validation: bad UTF-8, too deep, huge number
+            return _json_error(400, "malformed_json", "request body is not valid JSON (invalid UTF-8, nesting "
+                               "too deep or a number too long)")
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        return _json_error(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(Exception)
-    async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return _error(500, "internal_error", "internal server error")
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error (request_id=%s)", request_id(request.scope))
+        return _json_error(500, "internal_error", "internal server error", request_id=request_id(request.scope))
 
-    errors = {s: {"model": ErrorResponse} for s in (400, 413, 415, 422, 503)}
+    errors = {s: {"model": ErrorResponse} for s in (400, 401, 408, 413, 415, 422, 503)}
 
     @app.post("/v1/classify", response_model=ClassifyResponse, response_model_exclude_unset=True,
               responses=errors, summary="Themes and polarity for each text, in input order")
-    async def classify(req: ClassifyRequest) -> Any:
+    async def classify(req: ClassifyRequest, request: Request) -> Any:
         state.require()
-        if len(req.texts) > limits.max_texts:
-            raise ApiError(422, "too_many_texts", f"{len(req.texts)} texts; the limit is {limits.max_texts} "
-                           "per request", limit=limits.max_texts)
-        for i, text in enumerate(req.texts):
-            if isinstance(text, str) and len(text) > limits.max_chars:
-                raise ApiError(422, "text_too_long", f"text #{i} has {len(text)} characters; the limit is "
-                               f"{limits.max_chars}", limit=limits.max_chars, index=i)
+        request.scope.setdefault("state", {})["texts"] = len(req.texts)
+        _check_request(req, limits)
+        texts, warnings = replace_surrogates(req.texts)
         audiences = req.audience
-        if isinstance(audiences, list) and len(audiences) != len(req.texts):
-            raise ApiError(422, "audience_mismatch", f"{len(audiences)} audiences for {len(req.texts)} texts: give "
-                           "one audience for all, or one per text")
-        if batcher is not None:
-            per_text = audiences if isinstance(audiences, list) else [audiences] * len(req.texts)
-            results = await batcher.submit(req.texts, req.evidence, per_text)
-        else:
-            results = await anyio.to_thread.run_sync(run_predict, req.texts, req.evidence, audiences)
+        gate.admit()
+        try:
+            if batcher is not None:
+                per_text = audiences if isinstance(audiences, list) else [audiences] * len(texts)
+                results = await batcher.submit(texts, req.evidence, per_text)
+            else:
+                results = await gate.run(run_predict, texts, req.evidence, audiences)
+        finally:
+            gate.leave()
+        for i, warning in warnings.items():
+            results[i]["warning"] = "; ".join(w for w in (results[i]["warning"], warning) if w)
         return {"results": results, "model": state.ref}
 
-    @app.get("/v1/model", response_model=ModelInfo, responses={503: {"model": ErrorResponse}})
+    @app.get("/v1/model", response_model=ModelInfo, responses={401: {"model": ErrorResponse},
+                                                               503: {"model": ErrorResponse}})
     async def model_info() -> Any:
         state.require()
         return state.info
@@ -246,28 +319,68 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
         if state.ready.is_set():
             return {"status": "ready"}
         status = "failed" if state.error else "loading"
-        return JSONResponse({"status": status, "detail": state.error}, status_code=503)
+        return _json_response({"status": status, "detail": state.error}, 503)
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(docs_html(app.openapi()))
 
     return app
 
 
+def _json_response(body: dict, status: int) -> Response:
+    import json
+
+    return Response(json.dumps(body), status_code=status, media_type="application/json")
+
+
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory`` (one per worker process): model path from THEMESIFT_MODEL."""
-    return create_app(os.environ.get(MODEL_ENV) or None)
+    """Factory for ``uvicorn --factory`` (one per worker process): model path from THEMESIFT_MODEL;
+    the model loads before the worker accepts connections, so /readyz never answers 'loading'
+    from one worker while another is ready."""
+    limits = Limits.from_env()
+    GuardedH11Protocol.header_timeout_s = limits.header_timeout_s
+    return create_app(os.environ.get(MODEL_ENV) or None, limits, load_before_serving=True)
+
+
+def log_config() -> dict:
+    """uvicorn's logging plus the themesift loggers (model ready, access lines) on stderr."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["themesift"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["themesift"] = {"class": "logging.StreamHandler", "formatter": "themesift",
+                                       "stream": "ext://sys.stderr"}
+    config["loggers"]["themesift"] = {"handlers": ["themesift"], "level": "INFO", "propagate": False}
+    return config
 
 
 def run_server(model: str | Path | None = None, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Serve until interrupted. With several workers each process loads the model once."""
+    """Serve until interrupted. With several workers each process loads the model once, before
+    it accepts connections. Bad settings raise ``ServeConfigError`` before anything starts."""
     import uvicorn
 
+    if not 0 <= port <= 65535:
+        raise ServeConfigError(f"--port must be between 0 and 65535, got {port}")
+    if workers < 1:
+        raise ServeConfigError(f"--workers must be at least 1, got {workers}")
+    limits = Limits.from_env()  # fail now, with one line, not in every worker
+    batch_ms_from_env()
     # fail now, not as a server that never becomes ready
     path = default_model_path() if model in (None, "default") else Path(model).expanduser()
     model = str(artifact.check_artifact_dir(path).resolve())
+    if not os.environ.get(API_KEY_ENV) and host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("themesift.serve.http").warning("serving on %s without THEMESIFT_API_KEY", host)
+    GuardedH11Protocol.header_timeout_s = limits.header_timeout_s
+    server = dict(host=host, port=port, http=GuardedH11Protocol, log_config=log_config(), access_log=False,
+                  timeout_keep_alive=limits.keep_alive_s, limit_concurrency=limits.max_connections)
     if workers <= 1:
-        uvicorn.run(create_app(model), host=host, port=port)
+        uvicorn.run(create_app(model, limits), **server)
         return
     os.environ[MODEL_ENV] = model
     # N processes on the same cores: split the cores rather than letting each grab them all
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     os.environ.setdefault("THEMESIFT_THREADS", str(max(1, cores // workers)))
-    uvicorn.run("themesift.serve.http:app_from_env", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run("themesift.serve.http:app_from_env", factory=True, workers=workers, **server)
