@@ -3,9 +3,13 @@
 Rows are read and written chunk by chunk, so memory stays flat however long the file;
 every input row comes out once, in order, with an ``error`` when it could not be
 classified (empty, not text, not English, a malformed line) instead of disappearing.
+The user's columns are written back unchanged (values and types); the tool's own columns
+never take a name the input uses (see :mod:`themesift.serve.layouts`). Every check a user can
+fail on (input and output paths, formats, flags, the text column) runs before the model loads.
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +17,15 @@ from pathlib import Path
 import pandas as pd
 
 from themesift.models.audience import AudienceError, check_audience
-from themesift.nlp.tables import TableError, TableWriter, iter_table_chunks, resolve_text_column
-from themesift.serve.layouts import ADDED_COLUMNS, to_layout
+from themesift.nlp.table_writer import check_output_path
+from themesift.nlp.tables import (
+    TableError,
+    TableWriter,
+    iter_table_chunks,
+    parse_error_column,
+    resolve_text_column,
+)
+from themesift.serve.layouts import output_names, to_layout
 from themesift.serve.predict import DEFAULT_MAX_CHARS, ModelLike, predict, resolve_model
 
 
@@ -75,8 +86,9 @@ def _flag_rows(chunk: pd.DataFrame, texts: list, options: ClassifyOptions,
 
     ``audiences`` is filled in place with each row's audience (None: auto)."""
     flags: list[str | None] = [None] * len(texts)
-    if "_parse_error" in chunk:
-        for i, msg in enumerate(chunk["_parse_error"].tolist()):
+    marker = parse_error_column(chunk)
+    if marker is not None:
+        for i, msg in enumerate(chunk[marker].tolist()):
             if isinstance(msg, str) and msg:
                 flags[i] = f"malformed input: {msg}"
     column = options.audience_column
@@ -111,7 +123,8 @@ def _classify_chunk(chunk, text_column, clf, options, first_row):
     for i, result in zip(todo, predict([texts[i] for i in todo], clf, evidence=need_evidence,
                                        max_chars=options.max_chars, audience=[audiences[i] for i in todo])):
         results[i] = result
-    frame = chunk.drop(columns=[c for c in chunk.columns if c == "_parse_error" or c in ADDED_COLUMNS])
+    marker = parse_error_column(chunk)
+    frame = chunk.drop(columns=[marker]) if marker is not None else chunk.copy()
     if options.redact:
         from themesift.serve.redaction import redact_results
 
@@ -134,30 +147,33 @@ def classify_file(input_path: str | Path, output_path: str | Path, *, model: Mod
         check_audience(options.audience)
     except AudienceError as exc:
         raise TableError(f"--audience: {exc}") from None
+    if isinstance(options.max_chars, bool) or not isinstance(options.max_chars, int) or options.max_chars < 1:
+        raise TableError(f"--max-chars must be a whole number of at least 1, got {options.max_chars!r}")
     input_path, output_path = Path(input_path), Path(output_path)
     if input_path.resolve() == output_path.resolve():
         raise TableError("the output file must differ from the input file")
+    check_output_path(output_path)
+    started = time.time()
+    chunks = iter_table_chunks(input_path, chunksize=options.chunk_size, encoding=options.encoding,
+                               sheet=options.sheet, delimiter=options.delimiter)
+    first = next(chunks)  # the header and first rows are checked before the model loads
+    marker = parse_error_column(first)
+    columns = [c for c in first.columns if c != marker]
+    text_column = resolve_text_column(columns, options.text_column)
+    if options.audience_column is not None and options.audience_column not in columns:
+        raise TableError(f"--audience-column {options.audience_column!r} not found in {input_path}; "
+                         f"columns are {', '.join(map(repr, columns))}")
     clf = resolve_model(model)
     summary = ClassifySummary(str(input_path), str(output_path))
-    started = time.time()
     bar = tqdm(total=_estimate_rows(input_path), unit="rows", desc="classifying", disable=not options.progress,
                dynamic_ncols=True)
-    text_column = None
-    with TableWriter(output_path) as writer:
-        for chunk in iter_table_chunks(input_path, chunksize=options.chunk_size, encoding=options.encoding,
-                                       sheet=options.sheet, delimiter=options.delimiter):
-            if text_column is None:
-                text_column = resolve_text_column([c for c in chunk.columns if c != "_parse_error"],
-                                                  options.text_column)
-                if options.audience_column is not None and options.audience_column not in chunk.columns:
-                    raise TableError(f"--audience-column {options.audience_column!r} not found in {input_path}; "
-                                     f"columns are {[c for c in chunk.columns if c != '_parse_error']}")
+    warning_column = output_names(columns)["warning"]
+    with TableWriter(output_path, note_column=warning_column) as writer:
+        for chunk in itertools.chain([first], chunks):
             out, results = _classify_chunk(chunk, text_column, clf, options, summary.rows)
             writer.write(out)
             _count(summary, results)
             bar.update(len(chunk))
-        if text_column is None:  # empty input: still write a valid, empty output
-            raise TableError(f"{input_path} has no rows")
     bar.close()
     summary.seconds = time.time() - started
     return summary

@@ -1,10 +1,18 @@
-"""Output layouts for batch results: one row per comment (default, wide) or per mention (long)."""
+"""Output layouts for batch results: one row per comment (default, wide) or per mention (long).
+
+The user's columns come first, unchanged; the tool's columns follow. A tool column whose name
+the input already uses (``score``, ``themes``, ``error``, ``audience``, ``theme_pay``...) is
+named ``themesift_<name>`` instead (:func:`themesift.nlp.tables.tool_column`, the one rule),
+so no input column is ever dropped or overwritten.
+"""
 from __future__ import annotations
 
 import json
 from typing import Sequence
 
 import pandas as pd
+
+from themesift.nlp.tables import tool_column
 
 ADDED_COLUMNS = ("themes", "scores", "evidence", "error", "warning", "row", "theme", "polarity", "score",
                  "evidence_start", "evidence_end")
@@ -13,7 +21,13 @@ AUDIENCE_COLUMN = "audience"  # named themesift_audience when the input already 
 
 
 def audience_column_name(columns: Sequence[str]) -> str:
-    return "themesift_" + AUDIENCE_COLUMN if AUDIENCE_COLUMN in columns else AUDIENCE_COLUMN
+    return tool_column(AUDIENCE_COLUMN, columns)
+
+
+def output_names(columns: Sequence[object],
+                 names: Sequence[str] = ADDED_COLUMNS + (AUDIENCE_COLUMN,)) -> dict[str, str]:
+    """Each tool column's name in the output, given the input's ``columns``."""
+    return {name: tool_column(name, columns) for name in names}
 
 
 def _evidence_json(result: dict) -> str:
@@ -34,24 +48,26 @@ def to_layout(frame: pd.DataFrame, results: list[dict], layout: str, *, themes: 
     classified as (``audience``, or ``themesift_audience`` when the input has an ``audience`` column).
     """
     out = frame.reset_index(drop=True).copy()
+    name = output_names(list(frame.columns))
     if layout == "long":
-        return _long(out, results, first_row, audience)
-    out["themes"] = [r["labels"] for r in results]
-    out["scores"] = [json.dumps({t["theme"]: t["score"] for t in r["themes"]}) for r in results]
+        return _long(out, results, first_row, audience, name)
+    added = {name["themes"]: [r["labels"] for r in results],
+             name["scores"]: [json.dumps({t["theme"]: t["score"] for t in r["themes"]}) for r in results]}
     if evidence:
-        out["evidence"] = [_evidence_json(r) for r in results]
+        added[name["evidence"]] = [_evidence_json(r) for r in results]
     if audience:
-        out[audience_column_name(list(frame.columns))] = [r.get("audience") or "" for r in results]
-    out["error"] = [r["error"] for r in results]
-    out["warning"] = [r["warning"] for r in results]
+        added[name[AUDIENCE_COLUMN]] = [r.get("audience") or "" for r in results]
+    added[name["error"]] = [r["error"] for r in results]
+    added[name["warning"]] = [r["warning"] for r in results]
     if layout == "wide":
         polarity = [{t["theme"]: t["polarity"] for t in r["themes"]} for r in results]
         for theme in themes:
-            out[WIDE_PREFIX + theme] = [p.get(theme) or "" for p in polarity]
-    return out
+            added[tool_column(WIDE_PREFIX + theme, frame.columns)] = [p.get(theme) or "" for p in polarity]
+    return pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
 
 
-def _long(frame: pd.DataFrame, results: list[dict], first_row: int, audience: bool) -> pd.DataFrame:
+def _long(frame: pd.DataFrame, results: list[dict], first_row: int, audience: bool,
+          name: dict[str, str]) -> pd.DataFrame:
     records, source_rows = [], []
     for i, result in enumerate(results):
         mentions = result["themes"] or [None]
@@ -68,6 +84,5 @@ def _long(frame: pd.DataFrame, results: list[dict], first_row: int, audience: bo
     added["evidence_start"] = added["evidence_start"].astype("Int64")
     added["evidence_end"] = added["evidence_end"].astype("Int64")
     if audience:
-        added.insert(0, audience_column_name(list(frame.columns)),
-                     [results[i].get("audience") or "" for i in source_rows])
-    return pd.concat([base, added], axis=1)
+        added.insert(0, AUDIENCE_COLUMN, [results[i].get("audience") or "" for i in source_rows])
+    return pd.concat([base, added.rename(columns=name)], axis=1)
