@@ -5,7 +5,8 @@ Once a comment's audience is known, themes of the other audience are never outpu
 text cannot fall into employee themes (fewer than 1 % of the gold labels cross that line).
 ``auto`` decides per comment with a small logistic regression over word and character TF-IDF
 features, trained on the same data as the model (characters catch misspellings and @handles
-that words miss: dev accuracy 0.937 → 0.951 on ex-cx-gold + cx-gold dev); it lives in the artifact's ``audience/`` folder as JSON + safetensors (no pickle).
+that words miss: dev accuracy 0.937 → 0.951 on ex-cx-gold + cx-gold dev); it lives in the artifact's
+``audience/`` folder as JSON + safetensors (no pickle).
 Themes without an audience are shared: they are output for both.
 """
 from __future__ import annotations
@@ -68,16 +69,15 @@ class AudienceModel:
 
     @classmethod
     def fit(cls, theme_audiences: dict[str, str], texts: Sequence[str], audiences: Sequence[str | None],
-            seed: int = 0) -> "AudienceModel":
+            seed: int = 0) -> AudienceModel:
         """Train the detector on the rows whose audience is known; without enough of both, none."""
         model = cls(dict(theme_audiences))
         rows = [(t, a) for t, a in zip(texts, audiences) if a in AUDIENCES]
         counts = {a: sum(1 for _, b in rows if b == a) for a in AUDIENCES}
         if min(counts.values()) < MIN_ROWS:
             return model
-        from sklearn.linear_model import LogisticRegression
-
         from scipy.sparse import hstack
+        from sklearn.linear_model import LogisticRegression
 
         vectorizers = {a: _vectorizer(a, min_df=2 if len(rows) >= 200 else 1) for a in ANALYZERS}
         X = hstack([v.fit_transform([t for t, _ in rows]) for v in vectorizers.values()]).tocsr()
@@ -145,29 +145,34 @@ class AudienceModel:
                       str(directory / artifact.WEIGHTS))
 
     @classmethod
-    def load(cls, directory: Path) -> "AudienceModel":
-        config = artifact.read_json(directory / artifact.CONFIG)
-        theme_audiences = config.get("theme_audiences")
+    def load(cls, directory: Path) -> AudienceModel:
+        where = directory / artifact.CONFIG
+        config = artifact.read_json(where)
+        theme_audiences = config.get("theme_audiences") if isinstance(config, dict) else None
         if not isinstance(theme_audiences, dict):
-            raise ValueError(f"{directory}: 'theme_audiences' must map theme ids to audiences")
+            raise artifact.ModelFileError(f"{where}: 'theme_audiences' must map theme ids to audiences")
         for theme, audience in theme_audiences.items():
             if audience not in AUDIENCES:
-                raise ValueError(f"{directory}: theme {theme!r} has audience {audience!r}, not one of "
-                                 f"{', '.join(AUDIENCES)}")
-        model = cls(dict(theme_audiences), bias=float(config.get("bias", 0.0)))
+                raise artifact.ModelFileError(f"{where}: theme {theme!r} has audience {audience!r}, not one of "
+                                              f"{', '.join(AUDIENCES)}")
+        bias = config.get("bias", 0.0)
+        if not isinstance(bias, (int, float)) or isinstance(bias, bool) or not np.isfinite(bias):
+            raise artifact.ModelFileError(f"{where}: 'bias' must be a finite number, got {bias!r}")
+        model = cls(dict(theme_audiences), bias=float(bias))
         if config.get("detector"):
-            from safetensors.numpy import load_file
-
             vocabulary = artifact.read_json(directory / VOCAB)
-            tensors = load_file(str(directory / artifact.WEIGHTS))
+            tensors = artifact.load_tensors(directory / artifact.WEIGHTS)
             if not isinstance(vocabulary, dict) or sorted(vocabulary) != sorted(ANALYZERS):
-                raise ValueError(f"{directory}: {VOCAB} must hold one term list per analyzer {ANALYZERS}")
+                raise artifact.ModelFileError(f"{directory / VOCAB}: must hold one term list per analyzer {ANALYZERS}")
+            missing = sorted({"coef", *(f"idf_{a}" for a in ANALYZERS)} - set(tensors))
+            if missing:
+                raise artifact.ModelFileError(f"{directory / artifact.WEIGHTS}: tensors {missing} missing")
             model.vocabulary = {a: vocabulary[a] for a in ANALYZERS}
             model.idf = {a: tensors[f"idf_{a}"] for a in ANALYZERS}
             model.coef = tensors["coef"]
             sizes = [len(model.vocabulary[a]) for a in ANALYZERS]
             if sizes != [len(model.idf[a]) for a in ANALYZERS] or sum(sizes) != len(model.coef):
-                raise ValueError(f"{directory}: audience vocabulary and weights differ in length")
+                raise artifact.ModelFileError(f"{directory}: audience vocabulary and weights differ in length")
         return model
 
 

@@ -8,16 +8,25 @@ one polarity" holds by construction.
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
+import os
 from pathlib import Path
-from typing import Any, ClassVar, Sequence, Union
+from typing import Any, ClassVar, Mapping, Sequence, Union
 
 import numpy as np
 
 from themesift.models import artifact
+from themesift.models.artifact import ModelFileError
 from themesift.models.audience import AUDIENCE_DIR, AudienceModel, per_text_audiences
 from themesift.models.labels import LabelSpace
+from themesift.models.params import ParamError, check_params
 from themesift.models.taxonomy import Taxonomy
-from themesift.models.windows import TokenCounter, score_windowed
+from themesift.models.windows import TokenCounter, combine_windows, split_windows
+
+MAX_THEMES = 10_000  # labels.json bounds: beyond these a folder is corrupt, not a taxonomy
+MAX_POLARITIES = 20
+MAX_NAME = 200
 
 
 Audience = Union[str, Sequence[Union[str, None]], None]
@@ -28,7 +37,10 @@ class NotFittedError(RuntimeError):
 
 
 class ThemeClassifier:
-    """Base class: subclasses implement ``_fit``, ``_predict_proba``, ``_save_weights``, ``_load_weights``."""
+    """Base class: subclasses implement ``_fit``, ``_predict_proba``, ``_save_weights``, ``_load_weights``.
+
+    Each family's parameters (type, range, default, doc) are one table in ``models.params``,
+    checked by ``make_model``, ``set_params``, ``fit`` and ``load``."""
 
     family: ClassVar[str] = ""
     audience_: AudienceModel | None = None  # theme audiences + detector, when the taxonomy declares audiences
@@ -42,10 +54,13 @@ class ThemeClassifier:
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self._param_names()}
 
-    def set_params(self, **params: Any) -> "ThemeClassifier":
-        for key, value in params.items():
+    def set_params(self, **params: Any) -> ThemeClassifier:
+        """Change parameters, each checked against the family's table (models.params)."""
+        for key in params:
             if key not in self._param_names():
-                raise ValueError(f"{type(self).__name__} has no parameter {key!r}")
+                raise ParamError(f"{self.family} has no parameter {key!r}")
+        check_params(self.family, {**self.get_params(), **params})
+        for key, value in params.items():
             setattr(self, key, value)
         return self
 
@@ -61,12 +76,13 @@ class ThemeClassifier:
         *,
         label_space: LabelSpace | None = None,
         dev: tuple[Sequence[str], Sequence[Sequence[str]]] | None = None,
-    ) -> "ThemeClassifier":
+    ) -> ThemeClassifier:
         """Learn from texts and their ``theme:polarity`` label sets.
 
         ``label_space`` fixes the themes (e.g. a taxonomy's, including themes with no
         examples); ``dev`` is used by families that early-stop.
         """
+        check_params(self.family, self.get_params())  # a constructor only stores: values are checked here
         texts = _check_texts(texts)
         if len(texts) != len(label_sets):
             raise ValueError(f"{len(texts)} texts but {len(label_sets)} label sets")
@@ -94,20 +110,30 @@ class ThemeClassifier:
         if not texts:
             return np.zeros((0, self.label_space_.n_themes, self.label_space_.n_classes))
         if audience is None or self.audience_ is None:
-            return self._predict_proba_as(texts, [None] * len(texts))
+            return self._predict_windowed(texts, [None] * len(texts))
         rows = self.audience_.resolve(texts, audience)
-        return self.audience_.mask(self._predict_proba_as(texts, rows), self.label_space_.themes, rows)
+        return self.audience_.mask(self._predict_windowed(texts, rows), self.label_space_.themes, rows)
+
+    def _predict_windowed(self, texts: list[str], audiences: list[str | None]) -> np.ndarray:
+        """Texts longer than the encoder reads are scored window by window (models.windows)."""
+        limit = self._window_limit()
+        if limit is None:
+            return self._predict_proba_as(texts, audiences)
+        window_texts, owner = split_windows(texts, *limit)
+        if len(window_texts) == len(texts):
+            return self._predict_proba_as(texts, audiences)
+        proba = self._predict_proba_as(window_texts, [audiences[i] for i in owner])
+        return combine_windows(proba, owner, len(texts))
+
+    def _window_limit(self) -> tuple[TokenCounter, int] | None:
+        """Families whose encoder truncates return (tokens-per-text counter, max tokens), so long
+        texts are read in windows; the others read any length (None)."""
+        return None
 
     def _predict_proba_as(self, texts: list[str], audiences: list[str | None]) -> np.ndarray:
         """Unmasked probabilities, knowing each text's audience (None: unknown); an ensemble that
-        routes each audience to its own members overrides this, other families ignore it.
-        Texts longer than the encoder reads are scored window by window (models.windows)."""
-        return score_windowed(texts, self._predict_proba, self._token_counter(), getattr(self, "max_length", 0))
-
-    def _token_counter(self) -> TokenCounter | None:
-        """Families whose encoder truncates at ``max_length`` tokens return a counter of tokens
-        per text, so long texts are read in windows; the others read any length (None)."""
-        return None
+        routes each audience to its own members overrides this, other families ignore it."""
+        return self._predict_proba(texts)
 
     def predict_audience(self, texts: Sequence[str], audience: Audience = "auto") -> list[str | None]:
         """Each text's audience: the one given, else detected; None where the model cannot tell."""
@@ -133,15 +159,25 @@ class ThemeClassifier:
         self._check_fitted()
         return self.label_space_.themes
 
-    def set_thresholds(self, thresholds: dict[str, float] | np.ndarray) -> None:
+    def set_thresholds(self, thresholds: Mapping[str, float] | np.ndarray) -> None:
+        """Per-theme presence thresholds, each above 0 and at most 1 (0 or less would put every theme
+        on every comment); a mapping may leave themes out (they keep 0.5) but not name unknown ones."""
         self._check_fitted()
-        if isinstance(thresholds, dict):
-            values = np.array([float(thresholds.get(t, 0.5)) for t in self.label_space_.themes])
+        themes = self.label_space_.themes
+        if isinstance(thresholds, Mapping):
+            unknown = sorted(str(t) for t in set(thresholds) - set(themes))
+            if unknown:
+                raise ValueError(f"thresholds given for themes the model lacks: {', '.join(unknown[:5])}")
+            values = [thresholds.get(t, 0.5) for t in themes]
         else:
-            values = np.asarray(thresholds, dtype=float)
-        if values.shape != (self.label_space_.n_themes,):
-            raise ValueError("one threshold per theme expected")
-        self.thresholds_ = values
+            values = list(np.asarray(thresholds).reshape(-1))
+            if len(values) != len(themes) or np.ndim(thresholds) != 1:
+                raise ValueError(f"one threshold per theme expected ({len(themes)}), got shape {np.shape(thresholds)}")
+        for theme, value in zip(themes, values):
+            if not (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+                    and math.isfinite(value) and 0 < value <= 1):
+                raise ValueError(f"threshold of theme {theme!r} must be a number above 0 and at most 1, got {value!r}")
+        self.thresholds_ = np.asarray(values, dtype=float)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "label_space_"):
@@ -161,7 +197,8 @@ class ThemeClassifier:
                 "params": self.get_params(),
             })
             artifact.write_json(tmp / artifact.LABELS, self.label_space_.to_json())
-            artifact.write_json(tmp / artifact.THRESHOLDS, dict(zip(self.label_space_.themes, map(float, self.thresholds_))))
+            thresholds = dict(zip(self.label_space_.themes, map(float, self.thresholds_)))
+            artifact.write_json(tmp / artifact.THRESHOLDS, thresholds)
             if taxonomy is not None:
                 artifact.write_json(tmp / artifact.TAXONOMY, taxonomy.to_json())
             if metrics is not None:
@@ -174,22 +211,43 @@ class ThemeClassifier:
         return Path(path)
 
     @classmethod
-    def load(cls, path: str | Path) -> "ThemeClassifier":
+    def load(cls, path: str | Path) -> ThemeClassifier:
+        """Read a model folder as untrusted input: every file bounded and checked (models.artifact),
+        the parameters against the family's table; any fault is a ModelFileError naming the file."""
         path = artifact.check_artifact_dir(path)
-        config = artifact.read_json(path / artifact.CONFIG)
-        if config.get("family") != cls.family:
-            raise ValueError(f"{path} holds a {config.get('family')!r} model, not {cls.family!r}")
-        model = cls(**config.get("params", {}))
-        model.label_space_ = LabelSpace.from_json(artifact.read_json(path / artifact.LABELS))
+        config_file = path / artifact.CONFIG
+        config = artifact.read_config(path)
+        if config["family"] != cls.family:
+            raise ModelFileError(f"{config_file}: holds a {config['family']!r} model, not {cls.family!r}")
+        try:
+            model = cls(**check_params(cls.family, config.get("params", {}), f"{config_file}: "))
+        except ParamError as exc:
+            raise ModelFileError(str(exc)) from None
+        model.label_space_ = _read_label_space(path / artifact.LABELS)
         model.thresholds_ = np.full(model.label_space_.n_themes, 0.5)
-        if (path / artifact.THRESHOLDS).is_file():
-            model.set_thresholds(artifact.read_json(path / artifact.THRESHOLDS))
+        if os.path.lexists(path / artifact.THRESHOLDS):
+            thresholds = artifact.read_json(path / artifact.THRESHOLDS)
+            if not isinstance(thresholds, dict):
+                raise ModelFileError(f"{path / artifact.THRESHOLDS}: must map each theme to its threshold")
+            try:
+                model.set_thresholds(thresholds)
+            except ValueError as exc:
+                raise ModelFileError(f"{path / artifact.THRESHOLDS}: {exc}") from None
         if (path / AUDIENCE_DIR).is_dir():
             model.audience_ = AudienceModel.load(path / AUDIENCE_DIR)
             unknown = sorted(set(model.audience_.theme_audiences) - set(model.label_space_.themes))
             if unknown:
-                raise ValueError(f"{path}: audiences given for themes the model lacks: {unknown}")
-        model._load_weights(path)
+                raise ModelFileError(f"{path / AUDIENCE_DIR}: audiences given for themes the model lacks: {unknown}")
+        for weights in sorted(path.glob("*.safetensors")):  # before a family hands them to torch
+            artifact.check_tensors(weights)
+        try:
+            model._load_weights(path)
+        except ModelFileError:
+            raise
+        except (KeyError, RuntimeError, ValueError, TypeError, IndexError, OSError) as exc:
+            raise ModelFileError(f"{path}: its weights do not match its {artifact.CONFIG} and {artifact.LABELS} "
+                                 f"({artifact._first_line(exc)})") from None
+        _check_max_length(model, config_file)
         return model
 
     def _save_weights(self, directory: Path) -> None:
@@ -197,6 +255,32 @@ class ThemeClassifier:
 
     def _load_weights(self, directory: Path) -> None:
         raise NotImplementedError
+
+
+def _read_label_space(path: Path) -> LabelSpace:
+    """labels.json: unique theme names and polarities, within bounds that no real taxonomy reaches."""
+    data = artifact.read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("themes"), list):
+        raise ModelFileError(f"{path}: must be an object with a 'themes' list")
+    polarities = data.get("polarities", list(LabelSpace(()).polarities))
+    for key, values, limit in (("themes", data["themes"], MAX_THEMES), ("polarities", polarities, MAX_POLARITIES)):
+        if not isinstance(values, list) or not 1 <= len(values) <= limit:
+            raise ModelFileError(f"{path}: '{key}' must be a list of 1 to {limit} names")
+        bad = next((v for v in values if not isinstance(v, str) or not 0 < len(v) <= MAX_NAME), None)
+        if bad is not None:
+            raise ModelFileError(f"{path}: '{key}' holds {bad!r}, not a name of 1 to {MAX_NAME} characters")
+        if len(set(values)) != len(values):
+            raise ModelFileError(f"{path}: '{key}' lists {next(v for v in values if values.count(v) > 1)!r} twice")
+    return LabelSpace(tuple(data["themes"]), tuple(polarities))
+
+
+def _check_max_length(model: ThemeClassifier, config_file: Path) -> None:
+    """An encoder family's ``max_length`` within what its tokenizer declares (MiniLM: 512):
+    beyond it a long comment fails inside the runtime instead of loading cleanly."""
+    limit = getattr(getattr(model, "tokenizer_", None), "model_max_length", None)
+    length = getattr(model, "max_length", None)
+    if isinstance(limit, int) and isinstance(length, int) and limit < 10**6 and length > limit:
+        raise ModelFileError(f"{config_file}: 'max_length' {length} is over the base model's limit of {limit} tokens")
 
 
 def presence_scores(proba: np.ndarray) -> np.ndarray:

@@ -12,17 +12,23 @@ an audience never sees that audience's comments). Comments of unknown audience u
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from themesift.models.artifact import ModelFileError
 from themesift.models.base import ThemeClassifier
 
 MEMBER_DIR = "member_{}"
+MAX_DEPTH = 4  # ensembles of ensembles, nested; a deeper folder is a loop or a mistake
+_LOADING: ContextVar[tuple[Path, ...]] = ContextVar("ensembles_being_loaded", default=())
 
 
 class EnsembleClassifier(ThemeClassifier):
+    """Parameters: the ``ensemble`` table in models.params (type, range, default and doc of each)."""
+
     family = "ensemble"
 
     def __init__(self, members: Sequence[dict] = ({"family": "finetune"}, {"family": "tfidf"}),
@@ -36,7 +42,8 @@ class EnsembleClassifier(ThemeClassifier):
     def _weights(self, audience: str | None = None) -> np.ndarray:
         raw = self.weights if audience is None else self.routes[audience]
         w = np.ones(len(self.members_)) if raw is None else np.asarray(raw, dtype=float)
-        if len(w) != len(self.members_) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        if (len(w) != len(self.members_) or not np.isfinite(w).all() or (w < 0).any() or not np.isfinite(w.sum())
+                or w.sum() <= 0):
             where = "" if audience is None else f" for audience {audience!r}"
             raise ValueError(f"ensemble weights{where} must be finite, non-negative, one per member, not all zero")
         return w / w.sum()
@@ -64,7 +71,7 @@ class EnsembleClassifier(ThemeClassifier):
 
     @classmethod
     def from_members(cls, members: Sequence[ThemeClassifier], weights: Sequence[float] | None = None,
-                     routes: dict[str, Sequence[float]] | None = None) -> "EnsembleClassifier":
+                     routes: dict[str, Sequence[float]] | None = None) -> EnsembleClassifier:
         """Combine already-trained models that share one label space (no retraining)."""
         spaces = {m.label_space_ for m in members}
         if len(spaces) != 1:
@@ -73,7 +80,8 @@ class EnsembleClassifier(ThemeClassifier):
         model.members_ = list(members)
         model._check_routes()
         with_audiences = [m.audience_ for m in members if m.audience_ is not None]
-        model.audience_ = next((a for a in with_audiences if a.can_detect), with_audiences[0] if with_audiences else None)
+        fallback = with_audiences[0] if with_audiences else None
+        model.audience_ = next((a for a in with_audiences if a.can_detect), fallback)
         if routes and model.audience_ is None:
             raise ValueError("routes by audience need a member with audiences (trained with a taxonomy that has them)")
         model.label_space_ = members[0].label_space_
@@ -82,6 +90,12 @@ class EnsembleClassifier(ThemeClassifier):
 
     def _predict_proba(self, texts):
         return self._predict_proba_as(texts, [None] * len(texts))
+
+    def _window_limit(self):
+        """The shortest member encoder's: every member then scores the same windows, so their
+        averaged scores stay comparable (a bag-of-words member reads a window like any text)."""
+        limits = [limit for m in self.members_ if (limit := m._window_limit()) is not None]
+        return min(limits, key=lambda limit: limit[1]) if limits else None
 
     def _predict_proba_as(self, texts, audiences):
         # members unmasked: the ensemble masks the average once, with its own audiences
@@ -105,8 +119,23 @@ class EnsembleClassifier(ThemeClassifier):
     def _load_weights(self, directory: Path) -> None:
         from themesift.models.registry import load_artifact
 
-        self.members_ = [load_artifact(directory / MEMBER_DIR.format(i)) for i in range(len(self.members))]
+        # a member linked to ".", "..", or to an ensemble that links back would load forever
+        loading = _LOADING.get() + (directory.resolve(),)
+        if len(loading) > MAX_DEPTH:
+            raise ModelFileError(f"{directory}: ensembles nested more than {MAX_DEPTH} deep")
+        token = _LOADING.set(loading)
+        try:
+            self.members_ = []
+            for i in range(len(self.members)):
+                member = directory / MEMBER_DIR.format(i)
+                real = member.resolve()
+                if any(outer.is_relative_to(real) for outer in loading):
+                    raise ModelFileError(f"{member}: links to {real}, a folder that contains it or is being "
+                                         "loaded (a loop): refused")
+                self.members_.append(load_artifact(member))
+        finally:
+            _LOADING.reset(token)
         if any(m.label_space_ != self.label_space_ for m in self.members_):
-            raise ValueError(f"{directory}: member label spaces differ from the ensemble's")
+            raise ModelFileError(f"{directory}: member label spaces differ from the ensemble's")
         self._weights()
         self._check_routes()

@@ -1,12 +1,12 @@
 """Family names → classes, and loading any artifact by the family its config names."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import importlib
+from pathlib import Path
 
 from themesift.models import artifact
 from themesift.models.base import ThemeClassifier
+from themesift.models.params import ParamError, check_params
 
 # Imported on first use: loading a transformer model should not pay for scikit-learn's
 # text module, nor a tfidf model for torch.
@@ -21,19 +21,22 @@ FAMILIES: dict[str, str] = {
 def family_class(family: str) -> type[ThemeClassifier]:
     try:
         module, _, name = FAMILIES[family].partition(":")
-    except KeyError:
-        raise ValueError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}") from None
+    except (KeyError, TypeError):
+        raise ParamError(f"unknown model family {family!r}; choose one of {', '.join(FAMILIES)}") from None
     return getattr(importlib.import_module(module), name)
 
 
 def make_model(family: str, **params) -> ThemeClassifier:
-    return family_class(family)(**params)
+    """A new, unfitted model; ``params`` are checked against the family's table (models.params)."""
+    cls = family_class(family)
+    return cls(**check_params(family, params))
 
 
 def load_artifact(path: str | Path) -> ThemeClassifier:
     """Load a model directory written by ``ThemeClassifier.save`` (JSON + safetensors only)."""
     path = artifact.check_artifact_dir(path)
-    family = artifact.read_json(path / artifact.CONFIG).get("family")
+    family = artifact.read_config(path)["family"]
     if family not in FAMILIES:
-        raise ValueError(f"{path}: unknown model family {family!r}")
+        raise artifact.ModelFileError(f"{path / artifact.CONFIG}: unknown model family {family!r}; this "
+                                      f"themesift reads {', '.join(FAMILIES)}")
     return family_class(family).load(path)

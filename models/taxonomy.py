@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from themesift.models.artifact import MAX_JSON_BYTES, ModelFileError, read_bytes
 from themesift.models.audience import AUDIENCES
 
 DEFAULT_TAXONOMY = "ex-cx-1"
@@ -41,8 +42,11 @@ class Taxonomy:
                 "themes": [{k: v for k, v in t.__dict__.items() if v is not None} for t in self.themes]}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Taxonomy":
-        return cls(data["version"], tuple(Theme(**t) for t in data["themes"]))
+    def from_json(cls, data: dict, source: str = "taxonomy.json") -> Taxonomy:
+        """A model folder's taxonomy.json, checked like a YAML taxonomy."""
+        if not isinstance(data, dict) or "version" not in data:
+            raise ModelFileError(f"{source}: a taxonomy needs a 'version' and a 'themes' list")
+        return _parse(data, source)
 
 
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
@@ -51,23 +55,35 @@ def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
         text = (resources.files("themesift") / "taxonomy" / f"{DEFAULT_TAXONOMY}.yaml").read_text("utf-8")
         source = DEFAULT_TAXONOMY
     else:
-        text = Path(path).read_text("utf-8")
+        # bounded, and a regular file: a taxonomy linked to /dev/zero is refused, not read forever
+        raw = read_bytes(path, MAX_JSON_BYTES, root=Path(path).resolve().parent)
         source = str(path)
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data.get("themes"), list) or not data["themes"]:
-        raise ValueError(f"{source}: a taxonomy needs a non-empty 'themes' list")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ModelFileError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ModelFileError(f"{source}: not valid YAML ({' '.join(str(exc).split())})") from None
+    return _parse(data, source)
+
+
+def _parse(data: object, source: str) -> Taxonomy:
+    if not isinstance(data, dict) or not isinstance(data.get("themes"), list) or not data["themes"]:
+        raise ModelFileError(f"{source}: a taxonomy needs a non-empty 'themes' list")
     themes, seen = [], set()
     for i, entry in enumerate(data["themes"]):
         if not isinstance(entry, dict) or "id" not in entry:
-            raise ValueError(f"{source}: theme #{i + 1} has no 'id'")
+            raise ModelFileError(f"{source}: theme #{i + 1} has no 'id'")
         theme_id = str(entry["id"])
         if theme_id in seen:
-            raise ValueError(f"{source}: theme #{i + 1}: id {theme_id!r} is used twice")
+            raise ModelFileError(f"{source}: theme #{i + 1}: id {theme_id!r} is used twice")
         seen.add(theme_id)
         audience = entry.get("audience")
         if audience is not None and audience not in AUDIENCES:
-            raise ValueError(f"{source}: theme {theme_id!r}: audience {audience!r} is not one of "
-                             f"{', '.join(AUDIENCES)} (leave it out for a theme both may carry)")
+            raise ModelFileError(f"{source}: theme {theme_id!r}: audience {audience!r} is not one of "
+                                 f"{', '.join(AUDIENCES)} (leave it out for a theme both may carry)")
         themes.append(Theme(theme_id, str(entry.get("name", theme_id)), str(entry.get("description", "")).strip(),
                             audience))
     return Taxonomy(str(data.get("version", Path(source).stem)), tuple(themes))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from themesift.models import artifact
@@ -20,6 +20,8 @@ VOCAB = "vocabulary.json"
 
 
 class TfidfClassifier(ThemeClassifier):
+    """Parameters: the ``tfidf`` table in models.params (type, range, default and doc of each)."""
+
     family = "tfidf"
 
     def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 50000,
@@ -56,7 +58,17 @@ class TfidfClassifier(ThemeClassifier):
 
     def _load_weights(self, directory: Path) -> None:
         vocab = artifact.read_json(directory / VOCAB)
-        tensors = load_file(str(directory / artifact.WEIGHTS))
+        if not isinstance(vocab, list) or not all(isinstance(t, str) for t in vocab) or len(set(vocab)) != len(vocab):
+            raise artifact.ModelFileError(f"{directory / VOCAB}: must be a list of distinct terms")
+        weights = directory / artifact.WEIGHTS
+        tensors = artifact.load_tensors(weights)
+        n_out = self.label_space_.n_themes * self.label_space_.n_classes
+        expected = {"idf": (len(vocab),), "coef": (len(vocab), n_out), "bias": (n_out,)}
+        for name, shape in expected.items():
+            if name not in tensors or tensors[name].shape != shape:
+                got = tensors[name].shape if name in tensors else "missing"
+                raise artifact.ModelFileError(f"{weights}: tensor {name!r} should have shape {shape} for "
+                                              f"{len(vocab)} terms and the themes of {artifact.LABELS}, got {got}")
         self.vectorizer_ = self._vectorizer({term: i for i, term in enumerate(vocab)})
         self.vectorizer_.idf_ = tensors["idf"]
         self.coef_, self.bias_ = tensors["coef"], tensors["bias"]

@@ -100,7 +100,7 @@ def test_ensemble_averages_members_and_round_trips(tmp_path):
 def test_finetune_theme_attention_head_masks_padding_and_round_trips(tmp_path, monkeypatch):
     monkeypatch.setenv("THEMESIFT_CACHE_DIR", str(tmp_path / "onnx"))
     model = make_model("finetune", epochs=2, batch_size=8, progress=False, lora_r=4, pooling="theme_attention",
-                       ema=0.9, backend="torch")
+                       backend="torch")
     model.fit(TOY_TEXTS, TOY_LABELS)
     assert model.network_.head.queries.abs().sum() > 0  # the per-theme queries were trained
     _check_contract(model, TOY_TEXTS[:6])
@@ -114,59 +114,18 @@ def test_finetune_theme_attention_head_masks_padding_and_round_trips(tmp_path, m
     np.testing.assert_allclose(loaded.predict_proba(TOY_TEXTS[:6]), model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
     onnx = loaded.set_params(backend="onnx").predict_proba(TOY_TEXTS[:6])
     np.testing.assert_allclose(onnx, model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
-    live = make_model("finetune", **{**model.get_params(), "ema": 0.0}).fit(TOY_TEXTS, TOY_LABELS)
-    assert np.abs(live.predict_proba(TOY_TEXTS[:6]) - model.predict_proba(TOY_TEXTS[:6])).max() > 1e-3  # kept the average
     with pytest.raises(ValueError, match="pooling"):
         make_model("finetune", pooling="max", progress=False).fit(TOY_TEXTS, TOY_LABELS)
-    with pytest.raises(ValueError, match="ema"):
-        make_model("finetune", ema=1.0, progress=False).fit(TOY_TEXTS, TOY_LABELS)
 
 
-def test_finetune_theme_pairs_score_each_theme_on_its_own_pair(tmp_path, monkeypatch):
-    import torch
+def test_finetune_retired_knobs_are_refused_but_old_folders_still_read():
+    """theme_pairs and ema lost on dev (issue #19 item 4): refused when set, read at their neutral value."""
+    from themesift.models.params import ParamError, check_params
 
-    monkeypatch.setenv("THEMESIFT_CACHE_DIR", str(tmp_path / "onnx"))
-    model = make_model("finetune", epochs=2, batch_size=8, progress=False, lora_r=4, theme_pairs=True,
-                       backend="torch", infer_batch_size=1)
-    model.fit(TOY_TEXTS, TOY_LABELS)
-    _check_contract(model, TOY_TEXTS[:6])
-    pairs = model.network_.pairs
-    n_themes = model.label_space_.n_themes
-    enc = model.tokenizer_(["the pay is low"], return_tensors="pt")
-    built = pairs(enc["input_ids"], enc["attention_mask"])
-    assert built["input_ids"].shape[0] == n_themes  # one sequence per theme
-    words = model.tokenizer_.decode(built["input_ids"][0][built["attention_mask"][0] == 1])
-    assert words.startswith(f"[CLS] {model.label_space_.themes[0].replace('_', ' ')} [SEP]") and "the pay is low" in words
-    short = "Salary is fine, manager is awful."
-    alone = model.predict_proba([short])
-    batched = model.set_params(infer_batch_size=64).predict_proba([short, " ".join(TOY_TEXTS)])[:1]
-    np.testing.assert_allclose(batched, alone, atol=1e-5)  # a short text's pairs ignore the long text's padding
-    # the theme a pair names matters: the same text paired with another theme's name scores differently
-    swapped = model.network_.pairs.theme_ids.flip(0)
-    with torch.no_grad():
-        logits = model.network_(**model.tokenizer_([short], return_tensors="pt"))
-        model.network_.pairs.theme_ids = swapped
-        other = model.network_(**model.tokenizer_([short], return_tensors="pt"))
-        model.network_.pairs.theme_ids = swapped.flip(0)
-    assert (logits - other).abs().max() > 1e-3
-    # theme t's logits are the head's theme-t slice of pair t's own encoding, for every t
-    from themesift.models.encoder import mean_pool
-
-    enc = model.tokenizer_([short], return_tensors="pt")
-    with torch.no_grad():
-        built = pairs(enc["input_ids"], enc["attention_mask"])
-        hidden = model.network_.encoder(**built).last_hidden_state
-        by_pair = model.network_.head(mean_pool(hidden, built["attention_mask"])).view(n_themes, n_themes, -1)
-        expected = torch.stack([by_pair[t, t] for t in range(n_themes)]).flatten()
-    np.testing.assert_allclose(logits[0].numpy(), expected.numpy(), atol=1e-5)
-    model.save(tmp_path / "f")
-    loaded = load_artifact(tmp_path / "f")
-    assert loaded.get_params()["theme_pairs"] is True
-    np.testing.assert_allclose(loaded.predict_proba(TOY_TEXTS[:6]), model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
-    onnx = loaded.set_params(backend="onnx").predict_proba(TOY_TEXTS[:6])
-    np.testing.assert_allclose(onnx, model.predict_proba(TOY_TEXTS[:6]), atol=1e-4)
-    with pytest.raises(ValueError, match="positions"):  # MiniLM has 512; the theme name would push past it
-        make_model("finetune", theme_pairs=True, max_length=512, progress=False).fit(TOY_TEXTS, TOY_LABELS)
+    for key, value in (("theme_pairs", True), ("ema", 0.9)):
+        with pytest.raises(ParamError, match=f"'{key}' was removed"):
+            make_model("finetune", **{key: value})
+    assert check_params("finetune", {"theme_pairs": False, "ema": 0.0, "lora_r": 8}) == {"lora_r": 8}
 
 
 def test_weight_average_tracks_and_swaps():
