@@ -20,11 +20,19 @@ import pandas as pd
 import yaml
 
 from themesift.nlp.atomic import atomic_write_text
+from themesift.nlp.tables import TableError
 from themesift.serve import report_charts as charts
 from themesift.serve import report_html as page_html
 from themesift.serve.report_tables import (
-    GroupBreakdown, ReportError, find_text_column, group_breakdown, headline, parse_predictions,
-    select_examples, theme_summary)
+    GroupBreakdown,
+    ReportError,
+    find_text_column,
+    group_breakdown,
+    headline,
+    parse_predictions,
+    select_examples,
+    theme_summary,
+)
 
 __all__ = ["Report", "ReportError", "build_report", "write_report", "read_predictions",
            "write_tables", "default_theme_names"]
@@ -196,29 +204,60 @@ def _safe_name(name: str, limit: int) -> str:
     return re.sub(r"[^\w.-]+", "_", name).strip("_")[:limit] or "table"
 
 
-def write_tables(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> None:
-    """CSV files in a folder (path without suffix) or one .xlsx with a sheet per table."""
-    path = Path(path)
+def _check_tables_path(path: Path) -> None:
+    """A folder (no suffix) whose parent exists, or an .xlsx in an existing folder."""
+    from themesift.nlp.table_writer import check_output_path
+
     if path.suffix == "":
-        path.mkdir(parents=True, exist_ok=True)
-        for name, table in tables.items():
-            table.to_csv(path / f"{_safe_name(name, 120)}.csv", index=False, encoding="utf-8")
+        if not path.parent.is_dir():
+            raise TableError(f"--tables: folder {path.parent} does not exist")
+        if path.exists() and not path.is_dir():
+            raise TableError(f"--tables: {path} exists and is not a folder")
         return
     if path.suffix.lower() != ".xlsx":
-        raise ReportError(f"tables path {path.name!r} must be a folder (no suffix) or an .xlsx file")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    used: set[str] = set()
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        raise TableError(f"--tables: tables path {path.name!r} must be a folder (no suffix) or an .xlsx file")
+    try:
+        check_output_path(path)
+    except TableError as exc:
+        raise TableError(f"--tables: {exc}") from None
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[str]) -> None:
+    """CSV files in a folder (path without suffix) or one .xlsx with a sheet per table.
+
+    Through the same table writer as ``classify``: each file written atomically, every text
+    cell formula-safe (see :mod:`themesift.nlp.table_writer`).
+    """
+    from themesift.nlp.table_writer import write_sheets, write_table
+
+    path = Path(path)
+    _check_tables_path(path)
+    if path.suffix == "":
+        path.mkdir(exist_ok=True)
         for name, table in tables.items():
-            sheet = _safe_name(name, 31)
-            while sheet in used:
-                sheet = f"{sheet[:28]}_{len(used)}"
-            used.add(sheet)
-            table.to_excel(writer, sheet_name=sheet, index=False)
-            for row in writer.sheets[sheet].iter_rows():
-                for cell in row:  # comments starting with "=" must stay text, not formulas
-                    if cell.data_type == "f":
-                        cell.data_type = "s"
+            write_table(table, path / f"{_safe_name(name, 120)}.csv")
+        return
+    used: set[str] = set()
+    sheets = {}
+    for name, table in tables.items():
+        sheet = _safe_name(name, 31)
+        while sheet in used:
+            sheet = f"{sheet[:28]}_{len(used)}"
+        used.add(sheet)
+        sheets[sheet] = table
+    write_sheets(sheets, path)
+
+
+_TOOL_COLUMNS = ("themes", "scores", "evidence", "error", "warning", "audience")
+
+
+def _tool_view(df: pd.DataFrame) -> pd.DataFrame:
+    """The classify output with its own columns under their plain names: where the input had a
+    ``themes`` (etc.) column, classify wrote ``themesift_themes``; the report reads that one."""
+    renames = {f"themesift_{n}": n for n in _TOOL_COLUMNS if f"themesift_{n}" in df.columns}
+    if not renames:
+        return df
+    return df.drop(columns=[n for n in renames.values() if n in df.columns]).rename(columns=renames)
 
 
 def write_report(predictions_path: str | os.PathLike[str], output_html: str | os.PathLike[str],
@@ -227,12 +266,19 @@ def write_report(predictions_path: str | os.PathLike[str], output_html: str | os
                  title: str = DEFAULT_TITLE, examples_per_theme: int = 3,
                  theme_names: Mapping[str, str] | None = None) -> Report:
     """Read a predictions file, build the report, write the HTML (atomically) and, when
-    `tables_path` is given, the same tables (folder of CSVs, or one .xlsx)."""
-    df = read_predictions(predictions_path)
+    `tables_path` is given, the same tables (folder of CSVs, or one .xlsx).
+
+    Output paths are checked before anything is read: the HTML's folder must exist (as for
+    ``classify``; it is never created), and `tables_path` must be a folder or an .xlsx."""
+    if not Path(output_html).parent.is_dir():
+        raise TableError(f"output folder does not exist: {Path(output_html).parent}")
+    if tables_path is not None:
+        _check_tables_path(Path(tables_path))
+    df = _tool_view(read_predictions(predictions_path))
     report = build_report(df, text_column=text_column, by=by, min_group_size=min_group_size,
                           redact=redact, theme_names=theme_names, title=title,
                           examples_per_theme=examples_per_theme)
-    atomic_write_text(output_html, report.html, make_parents=True)
+    atomic_write_text(output_html, report.html)
     if tables_path is not None:
         write_tables(report.tables, tables_path)
     return report
