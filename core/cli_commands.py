@@ -32,7 +32,7 @@ def _run(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except _user_errors() as exc:
-        raise UserError(str(exc).strip("'\"")) from None
+        raise UserError(" ".join(str(exc).split())) from None  # one line; quotes in names kept (B3)
 
 
 def _params(pairs: list[str]) -> dict:

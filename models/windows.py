@@ -95,11 +95,3 @@ def combine_windows(proba: np.ndarray, owner: Sequence[int], n_texts: int) -> np
         out[i] = rows[best, themes]
     return out
 
-
-def score_windowed(texts: list[str], score: Callable[[list[str]], np.ndarray], count_tokens: TokenCounter | None,
-                   max_tokens: int) -> np.ndarray:
-    """``score(texts)`` with every text over ``max_tokens`` read window by window."""
-    if count_tokens is None:
-        return score(texts)
-    window_texts, owner = split_windows(texts, count_tokens, max_tokens)
-    return combine_windows(score(window_texts), owner, len(texts))
