@@ -1,11 +1,15 @@
 """Load test for the HTTP API: start `themesift serve` in a subprocess on a free loopback
-port, then drive it from this process with N concurrent clients.
+port, drive it from this process with N concurrent keep-alive clients, and classify the same
+comments in-process with ``predict`` (same batches, one call each) right after, on the same
+machine, so the two rates are comparable within one run.
 
-    .venv/bin/python benchmarks/http_load.py --requests 200 --batch 16 --concurrency 8 --json out.json
+    .venv/bin/python benchmarks/http_load.py --requests 150 --batch 16 --concurrency 50 \
+        --json benchmarks/results/http_load.json
 
 Comments come from ../shared/data/employee-reviews/pool.jsonl (relative to the repo root);
 without it the benchmark says so and exits 0. Prints requests/s, comments/s, p50/p95/p99
-latency and the error count.
+latency, the error count (any status but 200, 503s included), the server's RSS (process tree:
+before the load, peak during it, after it) and the HTTP/in-process throughput ratio.
 """
 from __future__ import annotations
 
@@ -22,8 +26,8 @@ import time
 from pathlib import Path
 
 import httpx
-
-from common import POOL, REPO, read_texts as read_comments  # noqa: E402
+from common import POOL  # noqa: E402
+from common import read_texts as read_comments
 
 
 def free_port() -> int:
@@ -93,6 +97,49 @@ def drive(base: str, batches: list[list[str]], concurrency: int) -> tuple[list[f
     return latencies, errors, time.perf_counter() - t0
 
 
+def server_rss_mb(pid: int) -> float:
+    """Resident memory of the server and its worker processes, MB."""
+    import psutil
+
+    procs = [psutil.Process(pid)]
+    procs += procs[0].children(recursive=True)
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 2**20
+
+
+class RssSampler(threading.Thread):
+    """Peak server RSS while the load runs (sampled every 0.25 s)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.stop = pid, 0.0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, server_rss_mb(self.pid))
+            self.stop.wait(0.25)
+
+
+def in_process_rate(model: str | None, batches: list[list[str]], threads: int) -> tuple[float, float]:
+    """comments/s of in-process ``predict`` on the same batches (one call per batch), and seconds."""
+    if threads:
+        os.environ["THEMESIFT_THREADS"] = str(threads)
+    from themesift.serve.predict import load_model, predict
+
+    clf = load_model(model)
+    predict(batches[0], clf)  # warm-up, as the server's
+    t0 = time.perf_counter()
+    for batch in batches:
+        predict(batch, clf)
+    seconds = time.perf_counter() - t0
+    return sum(map(len, batches)) / seconds, seconds
+
+
 def server_cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of the server and its worker processes: on a shared machine
     this is steadier than wall time for comparing server settings."""
@@ -126,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-ms", type=float, default=0, help="server micro-batching window, ms (0 = off)")
     p.add_argument("--data", default=str(POOL), help="JSONL of comments with a 'text' field")
     p.add_argument("--json", default=None, metavar="OUT", help="also write the figures as JSON")
+    p.add_argument("--no-in-process", action="store_true", help="skip the in-process predict reference")
     args = p.parse_args(argv)
 
     if not Path(args.data).is_file():
@@ -141,15 +189,24 @@ def main(argv: list[str] | None = None) -> int:
         ready_s = wait_ready(base, proc)
         model = httpx.get(f"{base}/v1/model", timeout=30).json()
         drive(base, batches[:args.warmup], args.concurrency)
+        rss_before = server_rss_mb(proc.pid)
+        sampler = RssSampler(proc.pid)
+        sampler.start()
         cpu0 = server_cpu_seconds(proc.pid)
         latencies, errors, wall = drive(base, batches[args.warmup:], args.concurrency)
         cpu_s = server_cpu_seconds(proc.pid) - cpu0
+        sampler.stop.set()
+        sampler.join()
+        time.sleep(2)
+        rss_after = server_rss_mb(proc.pid)
     except Exception:
         print(log_path.read_text()[-3000:], file=sys.stderr)
         raise
     finally:
         proc.terminate()
         proc.wait(30)
+    local = None if args.no_in_process else in_process_rate(args.model, batches[args.warmup:], args.threads)
+    http_rate = len(latencies) * args.batch / wall
     result = {
         "model": {"family": model.get("family"), "version": model.get("version")},
         "requests": len(latencies), "comments_per_request": args.batch, "concurrency": args.concurrency,
@@ -159,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         "requests_per_s": round(len(latencies) / wall, 2),
         "comments_per_s": round(len(latencies) * args.batch / wall, 1),
         "latency_ms": {f"p{q}": round(1000 * percentile(latencies, q), 1) for q in (50, 95, 99)},
+        "server_rss_mb": {"before": round(rss_before), "peak": round(sampler.peak), "after": round(rss_after)},
+        "in_process_comments_per_s": round(local[0], 1) if local else None,
+        "in_process_seconds": round(local[1], 2) if local else None,
+        "http_vs_in_process": round(http_rate / local[0], 3) if local else None,
         "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
@@ -168,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {result['requests_per_s']} requests/s   {result['comments_per_s']} comments/s   "
           f"p50 {lat['p50']} ms   p95 {lat['p95']} ms   p99 {lat['p99']} ms   errors {errors}   "
           f"server CPU {result['server_cpu_ms_per_comment']} ms/comment")
+    rss = result["server_rss_mb"]
+    print(f"  server RSS {rss['before']} MB before, {rss['peak']} MB peak, {rss['after']} MB after")
+    if local:
+        print(f"  in-process predict on the same batches: {result['in_process_comments_per_s']} comments/s; "
+              f"HTTP/in-process = {result['http_vs_in_process']}")
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", "utf-8")
