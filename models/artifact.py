@@ -46,8 +46,8 @@ def regular_file(path: str | Path, root: str | Path | None = None) -> Path:
     path = Path(path)
     if not os.path.lexists(path):
         raise ModelFileError(f"{path}: no such file")
-    real = path.resolve()
-    inside = Path(root if root is not None else path.parent).resolve()
+    real = resolve(path)
+    inside = resolve(Path(root if root is not None else path.parent))
     if not real.is_relative_to(inside):
         raise ModelFileError(f"{path}: links to {real}, outside the model folder {inside}: refused")
     try:
@@ -57,6 +57,14 @@ def regular_file(path: str | Path, root: str | Path | None = None) -> Path:
     if not stat.S_ISREG(mode):
         raise ModelFileError(f"{path}: not a regular file")
     return real
+
+
+def resolve(path: Path) -> Path:
+    """``path`` with every link followed; a link loop is a ModelFileError, not a RuntimeError."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:
+        raise ModelFileError(f"{path}: cannot be followed ({exc})") from None
 
 
 def read_bytes(path: str | Path, limit: int = MAX_JSON_BYTES, root: str | Path | None = None) -> bytes:

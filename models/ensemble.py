@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from themesift.models.artifact import ModelFileError
+from themesift.models.artifact import ModelFileError, resolve
 from themesift.models.base import ThemeClassifier
 
 MEMBER_DIR = "member_{}"
@@ -120,7 +120,7 @@ class EnsembleClassifier(ThemeClassifier):
         from themesift.models.registry import load_artifact
 
         # a member linked to ".", "..", or to an ensemble that links back would load forever
-        loading = _LOADING.get() + (directory.resolve(),)
+        loading = _LOADING.get() + (resolve(directory),)
         if len(loading) > MAX_DEPTH:
             raise ModelFileError(f"{directory}: ensembles nested more than {MAX_DEPTH} deep")
         token = _LOADING.set(loading)
@@ -128,7 +128,7 @@ class EnsembleClassifier(ThemeClassifier):
             self.members_ = []
             for i in range(len(self.members)):
                 member = directory / MEMBER_DIR.format(i)
-                real = member.resolve()
+                real = resolve(member)
                 if any(outer.is_relative_to(real) for outer in loading):
                     raise ModelFileError(f"{member}: links to {real}, a folder that contains it or is being "
                                          "loaded (a loop): refused")

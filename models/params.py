@@ -236,3 +236,19 @@ def _show(value: Any) -> str:
         return f"a {type(value).__name__} of {len(value)} items"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def markdown(family: str) -> str:
+    """The family's table as Markdown (``python -m themesift.models.params [FAMILY]``)."""
+    lines = [f"`{family}` | type and range | default | what", "|---|---|---|---|"]
+    lines[0] = "| " + lines[0] + " |"
+    for key, row in public_params(family).items():
+        default = "null" if row.default is None else repr(row.default)
+        lines.append(f"| `{key}` | {describe(row)} | `{default}` | {row.doc} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover - a reference printout
+    import sys
+
+    print("\n\n".join(markdown(f) for f in (sys.argv[1:] or PARAMS)))

@@ -28,8 +28,8 @@ def family_class(family: str) -> type[ThemeClassifier]:
 
 def make_model(family: str, **params) -> ThemeClassifier:
     """A new, unfitted model; ``params`` are checked against the family's table (models.params)."""
-    cls = family_class(family)
-    return cls(**check_params(family, params))
+    checked = check_params(family, params)  # before importing the family: a typo costs no torch import
+    return family_class(family)(**checked)
 
 
 def load_artifact(path: str | Path) -> ThemeClassifier:
