@@ -307,3 +307,32 @@ def test_train_param_errors_are_one_line_naming_key_and_range(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 0, err
     assert "'ngram_max'" in err and "from 1 to 6" in err, err
     assert not (tmp_path / "m").exists()
+
+
+def test_a_broken_audience_folder_names_its_file(default_copy, tmp_path):
+    folder = tmp_path / "ens"
+    folder.mkdir()
+    for item in default_copy.iterdir():
+        if item.name == "audience":
+            _copy(item, folder / "audience")
+        elif item.is_dir():
+            (folder / item.name).symlink_to(item)
+        else:
+            shutil.copy(item, folder)
+    _link(folder / "audience" / "vocabulary.json", "/dev/zero")
+    _refused(folder, str(folder / "audience" / "vocabulary.json"), "outside")
+
+
+@pytest.mark.parametrize("content, words", [(None, "not a regular file"), ("themes: [unclosed", "not valid YAML"),
+                                            ("themes: 3", "non-empty 'themes' list")])
+def test_a_taxonomy_file_that_is_a_device_or_not_yaml_is_one_line(tmp_path, content, words):
+    from themesift.models.taxonomy import load_taxonomy
+
+    path = tmp_path / "themes.yaml"
+    if content is None:
+        os.symlink("/dev/zero", path)  # a user's own file may live anywhere, but must be a file
+    else:
+        path.write_text(content, "utf-8")
+    with pytest.raises(ModelFileError) as info:
+        load_taxonomy(path)
+    assert str(path) in str(info.value) and words in str(info.value) and "\n" not in str(info.value)
