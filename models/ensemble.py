@@ -20,6 +20,7 @@ import numpy as np
 
 from themesift.models.artifact import ModelFileError, resolve
 from themesift.models.base import ThemeClassifier
+from themesift.models.params import check_params
 
 MEMBER_DIR = "member_{}"
 MAX_DEPTH = 4  # ensembles of ensembles, nested; a deeper folder is a loop or a mistake
@@ -77,6 +78,7 @@ class EnsembleClassifier(ThemeClassifier):
         if len(spaces) != 1:
             raise ValueError("ensemble members must have the same themes and polarities")
         model = cls([{"family": m.family, **m.get_params()} for m in members], weights, routes=routes)
+        check_params(cls.family, model.get_params())  # --weights 1e308,1e308 would make every theme positive
         model.members_ = list(members)
         model._check_routes()
         with_audiences = [m.audience_ for m in members if m.audience_ is not None]

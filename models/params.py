@@ -172,8 +172,9 @@ def _check_members(value: Any, where: str) -> None:
         raise ParamError(f"{where}ensemble parameter 'members' must be {describe(PARAMS['ensemble']['members'])}, "
                          f"got {_show(value)}")
     for i, spec in enumerate(value):
-        if not isinstance(spec, Mapping) or not isinstance(spec.get("family"), str):
-            raise ParamError(f"{where}ensemble members[{i}] must be an object with a 'family', got {_show(spec)}")
+        if not isinstance(spec, Mapping) or spec.get("family") not in PARAMS:
+            raise ParamError(f"{where}ensemble members[{i}] must be an object whose 'family' is one of "
+                             f"{', '.join(PARAMS)}, got {_show(spec)}")
         check_params(spec["family"], {k: v for k, v in spec.items() if k != "family"}, f"{where}members[{i}]: ")
 
 

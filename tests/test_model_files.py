@@ -336,3 +336,13 @@ def test_a_taxonomy_file_that_is_a_device_or_not_yaml_is_one_line(tmp_path, cont
     with pytest.raises(ModelFileError) as info:
         load_taxonomy(path)
     assert str(path) in str(info.value) and words in str(info.value) and "\n" not in str(info.value)
+
+
+def test_ensemble_command_refuses_weights_1e308_in_one_line(small, tmp_path, capsys):
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(json.dumps({"text": t, "labels": lab}) + "\n" for t, lab in zip(TEXTS, LABELS)), "utf-8")
+    code = main(["ensemble", "--member", str(small), "--member", str(small), "--dev", str(dev),
+                 "--weights", "1e308,1e308", "--output", str(tmp_path / "ens")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.count("\n") == 0 and "'weights'" in err and "1e+06" in err, err
+    assert not (tmp_path / "ens").exists()
