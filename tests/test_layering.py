@@ -1,4 +1,5 @@
-"""Data flows one way: nlp → models → training / serve. serve never imports training."""
+"""Data flows one way: nlp → models → training / serve / analysis. serve and analysis never
+import training; nothing below them imports them."""
 import ast
 from pathlib import Path
 
@@ -6,9 +7,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "nlp": ("themesift.models", "themesift.training", "themesift.serve"),
-    "models": ("themesift.training", "themesift.serve"),
+    "nlp": ("themesift.models", "themesift.training", "themesift.serve", "themesift.analysis"),
+    "models": ("themesift.training", "themesift.serve", "themesift.analysis"),
     "serve": ("themesift.training",),
+    "analysis": ("themesift.training",),
 }
 
 
