@@ -16,8 +16,8 @@ from themesift.models import artifact
 from themesift.models.base import ThemeClassifier
 from themesift.models.encoder import DEFAULT_BASE_MODEL, encode, load_tokenizer_and_encoder
 from themesift.models.heads import fit_linear_heads, softmax_per_theme
+from themesift.models.onnx_backend import resolve_backend, runner_for
 from themesift.models.windows import token_counter
-from themesift.models.onnx_backend import PooledEncoder, resolve_backend, runner_for
 
 ENCODER_WEIGHTS = "encoder.safetensors"
 
@@ -47,6 +47,8 @@ class EmbedClassifier(ThemeClassifier):
         backend = resolve_backend(backend or self.backend)  # backend: ONNX Runtime when selected
         if backend != "torch":
             if getattr(self, "_onnx_", None) is None or self._onnx_[0] != backend:
+                from themesift.models.finetune_network import PooledEncoder
+
                 self._onnx_ = (backend, runner_for(PooledEncoder(encoder), backend))
             return self._onnx_[1].run(tokenizer, texts, max_length=self.max_length, batch_size=self.batch_size)
         return encode(tokenizer, encoder, texts, batch_size=self.batch_size, max_length=self.max_length,
@@ -64,8 +66,8 @@ class EmbedClassifier(ThemeClassifier):
         X = self.embed(texts, progress=len(texts) > 500, backend="torch")
         self.coef_, self.bias_ = fit_linear_heads(X, y, self.label_space_.n_classes, C=self.C, seed=self.seed)
 
-    def _token_counter(self):
-        return token_counter(self._encoder()[0])  # long texts are read in windows (models.windows)
+    def _window_limit(self):
+        return token_counter(self._encoder()[0]), self.max_length  # long texts are read in windows (models.windows)
 
     def _predict_proba(self, texts):
         logits = self.embed(texts) @ self.coef_ + self.bias_

@@ -30,31 +30,6 @@ class TrainSettings:
     seed: int = 0
     progress: bool = True
     max_class_weight: float = 10.0
-    ema: float = 0.0
-
-
-class WeightAverage:
-    """Exponential moving average of the trainable weights (0 = off): dev scoring and the
-    final model use the average, which is less at the mercy of the last few noisy steps."""
-
-    def __init__(self, params: list[torch.nn.Parameter], decay: float):
-        self.params, self.decay, self.steps = params, decay, 0
-        self.shadow = [p.detach().clone() for p in params]
-
-    @torch.no_grad()
-    def update(self) -> None:
-        self.steps += 1
-        d = min(self.decay, (1 + self.steps) / (10 + self.steps))  # short memory while it warms up
-        for s, p in zip(self.shadow, self.params):
-            s.mul_(d).add_(p.detach(), alpha=1 - d)
-
-    @torch.no_grad()
-    def swap(self) -> None:
-        """Exchange live and averaged weights (call twice to undo)."""
-        for s, p in zip(self.shadow, self.params):
-            tmp = p.detach().clone()
-            p.copy_(s)
-            s.copy_(tmp)
 
 
 def class_weights(y: np.ndarray, n_classes: int, cap: float) -> torch.Tensor:
@@ -114,7 +89,8 @@ def train_network(network: torch.nn.Module, tokenizer, texts: list[str], y: np.n
     np.random.seed(s.seed)
     ids = tokenizer(texts, truncation=True, max_length=s.max_length)["input_ids"]
     lengths = [len(x) for x in ids]
-    weights = class_weights(y, n_classes, s.max_class_weight) if s.class_weighting else torch.ones(y.shape[1], n_classes)
+    weights = (class_weights(y, n_classes, s.max_class_weight) if s.class_weighting
+               else torch.ones(y.shape[1], n_classes))
     y_t = torch.tensor(y)
 
     head = [p for n, p in network.named_parameters() if n.startswith("head.") and p.requires_grad]
@@ -124,7 +100,6 @@ def train_network(network: torch.nn.Module, tokenizer, texts: list[str], y: np.n
     steps_per_epoch = -(-len(texts) // (s.batch_size * s.grad_accum))
     scheduler = get_linear_schedule_with_warmup(optimizer, int(s.warmup * steps_per_epoch * s.epochs),
                                                 steps_per_epoch * s.epochs)
-    average = WeightAverage(body + head, s.ema) if s.ema > 0 else None
     history, best, best_state, bad_epochs = [], -1.0, None, 0
     for epoch in range(1, s.epochs + 1):
         network.train()
@@ -141,13 +116,9 @@ def train_network(network: torch.nn.Module, tokenizer, texts: list[str], y: np.n
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
-                if average is not None:
-                    average.update()
             total, seen = total + loss.item() * len(idx), seen + len(idx)
             bar.set_postfix(loss=f"{total / seen:.4f}")
         row = {"epoch": epoch, "train_loss": total / seen, "seconds": round(time.time() - started, 1)}
-        if average is not None:
-            average.swap()  # score and keep the averaged weights
         if dev is not None:
             row["dev_micro_f1"] = _micro_f1(predict_proba(dev[0]), dev[1])
             if row["dev_micro_f1"] > best:
@@ -155,10 +126,6 @@ def train_network(network: torch.nn.Module, tokenizer, texts: list[str], y: np.n
                 best_state = copy.deepcopy({k: v for k, v in network.state_dict().items()})
             else:
                 bad_epochs += 1
-        elif average is not None:
-            best_state = copy.deepcopy({k: v for k, v in network.state_dict().items()})
-        if average is not None:
-            average.swap()
         history.append(row)
         if s.progress:
             tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()))

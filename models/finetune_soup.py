@@ -45,6 +45,7 @@ def weight_soup(models: Sequence[FinetuneClassifier]) -> FinetuneClassifier:
     mean = {k: (sum(s[k].double() for s in states) / len(states)).to(v.dtype) if v.is_floating_point() else v
             for k, v in states[0].items()}
     soup = copy.copy(first)
+    soup._forget_artifact()  # new weights: neither the first run's bytes nor its ONNX export describe them
     soup.network_ = networks[0]
     soup.network_.load_state_dict(mean)
     soup.network_.eval()
@@ -54,6 +55,5 @@ def weight_soup(models: Sequence[FinetuneClassifier]) -> FinetuneClassifier:
                      for m in models for row in (getattr(m, "history_", None) or [])]
     soup.thresholds_ = np.full(first.label_space_.n_themes, 0.5)
     soup.audience_ = first.audience_
-    soup._onnx_ = None
     soup.__dict__.pop("lora_state_", None)
     return soup

@@ -8,6 +8,17 @@ first) and cached on disk as a plain ONNX protobuf, never a pickle, so a server 
 Spark executor pays the export only on first use. Training always runs in torch; only
 inference switches.
 
+The cache is trusted only as far as it can be: every exported file has its sha256 written
+beside it (``<file>.sha256``, atomically, after the file), and a file is read once, checked
+against that digest and handed to ONNX Runtime as bytes, so a file planted under the expected
+name, a truncated one, or one changed between check and use is never run: it is exported
+again, with a warning. A cache folder (or file) that another user owns or that is group- or
+world-writable is never used; the temp-dir fallback is created private (0700).
+
+A loaded model finds its export by a key made from its artifact's files (``source_key``), so a
+warm cache needs neither torch nor the network: see FinetuneClassifier. Torch is imported only
+to export.
+
 Choose with a model's ``backend`` parameter or the ``THEMESIFT_BACKEND`` variable:
 ``"torch"``, ``"onnx"`` (fp32) or ``"onnx-int8"``.
 """
@@ -17,14 +28,19 @@ import copy
 import hashlib
 import logging
 import os
+import stat
 import tempfile
+from importlib import metadata
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
-import torch
 
-from themesift.models.encoder import length_sorted_batches, mean_pool
+from themesift.models.encoder import length_sorted_batches, thread_count
+from themesift.nlp.atomic import atomic_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 # fp32 ONNX gives torch's probabilities (within 1e-4); int8 on the fused graph moves the default
@@ -36,7 +52,10 @@ CACHE_ENV = "THEMESIFT_CACHE_DIR"
 OPSET = 17
 MAX_BATCH_TOKENS = 2048  # padded tokens per batch: long texts go in smaller batches, bounding activation memory
 INPUTS = ("input_ids", "attention_mask")
-_EXPORT_VERSION = "4"  # bump when the export or quantization recipe changes: old cached files are then ignored
+DIGEST_SUFFIX = ".sha256"
+# bump when the export or quantization recipe changes: old cached files are then ignored
+# (5: digests beside the files, keys from artifact files)
+_EXPORT_VERSION = "5"
 
 log = logging.getLogger(__name__)
 
@@ -50,32 +69,32 @@ def onnx_available() -> bool:
     return True
 
 
+def runtime_available() -> bool:
+    """ONNX Runtime alone: enough to run a cached export (exporting also needs onnx and torch)."""
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def resolve_backend(backend: str | None = None) -> str:
     """An explicit parameter wins, then ``THEMESIFT_BACKEND``, then ``DEFAULT_BACKEND``.
 
     Only an explicit request fails when onnxruntime is missing; the built-in default
-    quietly falls back to torch, so a core install still predicts.
+    quietly falls back to torch, so a core install still predicts. (Exporting also needs the
+    ``onnx`` package, imported only then: a warm cache runs on onnxruntime alone.)
     """
     requested = backend or os.environ.get(BACKEND_ENV) or ""
     chosen = (requested or DEFAULT_BACKEND).strip().lower()
     if chosen not in BACKENDS:
         raise ValueError(f"unknown backend {chosen!r}; choose one of {', '.join(BACKENDS)}")
-    if chosen != "torch" and not onnx_available():
+    if chosen != "torch" and not runtime_available():
         if requested:
             raise ImportError(f"backend {chosen!r} needs the onnx and onnxruntime packages "
                               "(core dependencies of themesift: reinstall it)")
         return "torch"
     return chosen
-
-
-def thread_count() -> int:
-    """Same rule as ``encoder.configure_threads``: THEMESIFT_THREADS, else every usable core."""
-    if os.environ.get("THEMESIFT_THREADS"):
-        return max(1, int(os.environ["THEMESIFT_THREADS"]))
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return os.cpu_count() or 1
 
 
 def cache_dir() -> Path:
@@ -86,16 +105,142 @@ def cache_dir() -> Path:
     return base / "themesift" / "onnx"
 
 
-class PooledEncoder(torch.nn.Module):
-    """Encoder → mean pooling: the graph the ``embed`` family exports."""
+# -- a cache only this user can write -----------------------------------------------------
+def _uid() -> int | None:
+    return os.getuid() if hasattr(os, "getuid") else None
 
-    def __init__(self, encoder: torch.nn.Module):
-        super().__init__()
-        self.encoder = encoder
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return mean_pool(hidden, attention_mask)
+def _owner_only(st: os.stat_result) -> bool:
+    """Owned by this user and writable by nobody else (always true where there are no uids)."""
+    uid = _uid()
+    return uid is None or (st.st_uid == uid and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _private_dir(path: Path, *, follow: bool) -> bool:
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and _owner_only(st)
+
+
+def _fallback_dir() -> Path:
+    """``<tmp>/themesift-onnx-<uid>``, created 0700; when that name is taken by a folder this user
+    does not own alone (another user's, group/world-writable, a link), a fresh private temp folder."""
+    fallback = Path(tempfile.gettempdir()) / f"themesift-onnx-{_uid() if _uid() is not None else 'user'}"
+    try:
+        fallback.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="themesift-onnx-"))
+    if _private_dir(fallback, follow=False):
+        return fallback
+    fresh = Path(tempfile.mkdtemp(prefix="themesift-onnx-"))  # 0700, a new name: nobody else can have planted files
+    log.warning("%s is not private to this user (owner or permissions): not using it; exports go to %s "
+                "for this process", fallback, fresh)
+    return fresh
+
+
+def usable_cache_dir(directory: str | Path | None = None) -> Path:
+    """The cache dir when this user owns it alone and can write it, else the private fallback."""
+    directory = Path(directory) if directory else cache_dir()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private_dir(directory, follow=True):
+            reason = "is not owned by this user alone (another owner, or group/world-writable)"
+        elif not os.access(directory, os.W_OK):
+            reason = "is not writable"
+        else:
+            return directory
+    except OSError as error:
+        reason = f"cannot be created ({error.strerror or error})"
+    fallback = _fallback_dir()
+    log.warning("ONNX cache %s %s; using %s", directory, reason, fallback)
+    return fallback
+
+
+# -- files with their digest ------------------------------------------------------------------
+def _digest_path(path: Path) -> Path:
+    return path.with_name(path.name + DIGEST_SUFFIX)
+
+
+def _read_owned(path: Path) -> bytes:
+    """A regular file's bytes, refusing links and files others can write (read from one descriptor)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or not _owner_only(st):
+            raise PermissionError(f"{path} is not a regular file owned by this user alone")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read()
+    finally:
+        os.close(fd)
+
+
+def read_verified(path: str | Path) -> bytes | None:
+    """The file's bytes if its sha256 matches the digest written beside it; None (with a warning
+    when a file was there) if it is missing, has no digest, fails it, or is not this user's own."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        return None
+    try:
+        data = _read_owned(path)
+        expected = _read_owned(_digest_path(path)).decode("ascii").split()[0]
+    except (OSError, UnicodeDecodeError, IndexError) as error:
+        log.warning("ONNX cache file %s cannot be verified (%s): exporting it again", path, error)
+        return None
+    if hashlib.sha256(data).hexdigest() != expected:
+        log.warning("ONNX cache file %s does not match its sha256 digest: exporting it again", path)
+        return None
+    return data
+
+
+def publish(target: Path, make: Callable[[Path], object]) -> bytes:
+    """Build ``target`` through a temp file beside it, then write its digest beside it; both atomic.
+
+    Returns the bytes written, so the caller runs exactly what was digested."""
+    with atomic_path(target) as tmp:
+        make(tmp)
+        data = tmp.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    with atomic_path(_digest_path(target)) as tmp:
+        tmp.write_text(f"{digest}  {target.name}\n", "ascii")  # the `sha256sum -c` format
+    for path in (target, _digest_path(target)):
+        os.chmod(path, os.stat(path).st_mode & ~(stat.S_IWGRP | stat.S_IWOTH) & 0o7777)
+    return data
+
+
+# -- keys ---------------------------------------------------------------------------------------
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "none"
+
+
+def source_key(*parts: str | bytes) -> str:
+    """A cache key from what an artifact is made of (file bytes, parameters), computed without
+    torch: with the exporter's versions and the recipe version, equal inputs give equal exports."""
+    h = hashlib.sha256(f"source|{_EXPORT_VERSION}|{OPSET}|torch {_version('torch')}|"
+                       f"onnxruntime {_version('onnxruntime')}".encode())
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return "s" + h.hexdigest()[:31]
+
+
+def folder_fingerprint(folder: str | Path) -> str:
+    """Names, sizes and modification times of a folder's files: a base model's identity for
+    ``source_key`` (cheap; the digest of the export, not this, is what guards the cache)."""
+    folder = Path(folder)
+    rows = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            st = path.stat()
+            rows.append(f"{path.name}|{st.st_size}|{st.st_mtime_ns}")
+    return f"{folder.resolve()}\n" + "\n".join(rows)
 
 
 def merged(module: torch.nn.Module) -> torch.nn.Module:
@@ -111,6 +256,8 @@ def merged(module: torch.nn.Module) -> torch.nn.Module:
 
 def weights_key(module: torch.nn.Module) -> str:
     """A digest of every tensor (name, dtype, shape, bytes): equal weights share one export."""
+    import torch
+
     h = hashlib.sha256(f"{_EXPORT_VERSION}|{torch.__version__}|{OPSET}|{type(module).__name__}".encode())
     for name, tensor in module.state_dict().items():
         t = tensor.detach().cpu().contiguous()
@@ -136,6 +283,8 @@ def export(module: torch.nn.Module, path: str | Path) -> Path:
     which alone made the default model's fp32 inference ~15 % faster.
     """
     import warnings
+
+    import torch
 
     copied = merged(module)  # a copy already when LoRA adapters were merged
     module = (copied if copied is not module else copy.deepcopy(module)).eval()  # the caller's stays on SDPA
@@ -202,44 +351,27 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
     return Path(target)
 
 
-def _atomic(target: Path, make) -> Path:
-    """Build ``target`` via a temp file beside it: parallel workers never read half a file."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        make(Path(tmp))
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; other users of a shared cache read it too
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return target
-
-
-def _writable(directory: Path) -> Path:
-    """The cache dir, or a per-user temp dir when it cannot be written (read-only home, containers)."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        if os.access(directory, os.W_OK):
-            return directory
-    except OSError:
-        pass
-    fallback = Path(tempfile.gettempdir()) / f"themesift-onnx-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    log.warning("ONNX cache %s is not writable; using %s", directory, fallback)
-    fallback.mkdir(parents=True, exist_ok=True)
-    return fallback
-
-
-def onnx_file(module: torch.nn.Module, backend: str, directory: str | Path | None = None) -> Path:
-    """The cached ONNX file for these weights and backend, exporting it if needed."""
+def cached_export(key: str, backend: str, directory: str | Path | None = None) -> tuple[Path, bytes] | None:
+    """The verified export for ``key`` and ``backend`` already in the cache, or None."""
     if backend not in ("onnx", "onnx-int8"):
         raise ValueError(f"not an ONNX backend: {backend!r}")
-    directory = _writable(Path(directory) if directory else cache_dir())
+    path = usable_cache_dir(directory) / f"{key}{'.int8' if backend == 'onnx-int8' else ''}.onnx"
+    data = read_verified(path)
+    return None if data is None else (path, data)
+
+
+def ensure_export(module: torch.nn.Module, backend: str, directory: str | Path | None = None,
+                  key: str | None = None) -> tuple[Path, bytes]:
+    """The verified cached export of ``module`` (key: ``key``, else its weights), exporting what is
+    missing or fails its digest. The int8 file is quantized from a verified fp32 one."""
+    if backend not in ("onnx", "onnx-int8"):
+        raise ValueError(f"not an ONNX backend: {backend!r}")
+    directory = usable_cache_dir(directory)
     module = merged(module)
-    key = weights_key(module)
+    key = key or weights_key(module)
     fp32 = directory / f"{key}.onnx"
-    if not fp32.is_file():
+    fp32_bytes = read_verified(fp32)
+    if fp32_bytes is None:
         log.info("exporting the network to %s", fp32)
         heads, hidden = _attention_shape(module)
 
@@ -250,13 +382,28 @@ def onnx_file(module: torch.nn.Module, backend: str, directory: str | Path | Non
             finally:
                 raw.unlink(missing_ok=True)
 
-        _atomic(fp32, export_and_fuse)
+        fp32_bytes = publish(fp32, export_and_fuse)
     if backend == "onnx":
-        return fp32
+        return fp32, fp32_bytes
     int8 = directory / f"{key}.int8.onnx"
-    if not int8.is_file():
-        _atomic(int8, lambda tmp: quantize_int8(fp32, tmp))
-    return int8
+    int8_bytes = read_verified(int8)
+    if int8_bytes is None:
+        def quantize_verified(tmp: Path) -> None:
+            source = tmp.with_name(tmp.name + ".fp32.onnx")  # the verified bytes, not whatever the path holds now
+            try:
+                source.write_bytes(fp32_bytes)
+                quantize_int8(source, tmp)
+            finally:
+                source.unlink(missing_ok=True)
+
+        int8_bytes = publish(int8, quantize_verified)
+    return int8, int8_bytes
+
+
+def onnx_file(module: torch.nn.Module, backend: str, directory: str | Path | None = None,
+              key: str | None = None) -> Path:
+    """The cached, verified ONNX file for these weights and backend, exporting it if needed."""
+    return ensure_export(module, backend, directory, key)[0]
 
 
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -282,16 +429,22 @@ def token_budget_batches(lengths: Sequence[int], batch_size: int, max_tokens: in
 class OnnxRunner:
     """One ONNX Runtime session; runs texts in token-length-sorted batches."""
 
-    def __init__(self, path: str | Path, threads: int | None = None):
+    def __init__(self, path: str | Path, threads: int | None = None, *, model: bytes | None = None):
+        """``model``: the file's verified bytes (what the session runs); without it, ``path`` is
+        read and verified against its digest, and refused when it fails."""
         import onnxruntime as ort
 
+        if model is None:
+            model = read_verified(path)
+            if model is None:
+                raise ValueError(f"{path} has no matching sha256 digest beside it: not running it")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or thread_count()
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = Path(path)
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def run(self, tokenizer, texts: Sequence[str], *, max_length: int, batch_size: int) -> np.ndarray:
         """The network's output for every text, (n, outputs), in input order.
@@ -311,6 +464,15 @@ class OnnxRunner:
         return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
-def runner_for(module: torch.nn.Module, backend: str) -> OnnxRunner:
-    """Export (or reuse the cached export of) ``module`` and open a session on it."""
-    return OnnxRunner(onnx_file(module, backend))
+def runner_for(module: torch.nn.Module, backend: str, key: str | None = None) -> OnnxRunner:
+    """Export (or reuse the verified cached export of) ``module`` and open a session on it."""
+    path, data = ensure_export(module, backend, key=key)
+    return OnnxRunner(path, model=data)
+
+
+def cached_runner(key: str, backend: str) -> OnnxRunner | None:
+    """A session on the verified cached export for ``key``, or None: no torch, no network built."""
+    if not runtime_available():
+        return None
+    found = cached_export(key, backend)
+    return None if found is None else OnnxRunner(found[0], model=found[1])

@@ -27,18 +27,29 @@ def default_model_path() -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: str) -> ThemeClassifier:
+    """predict()'s own copy of each model: nobody else gets a reference to it, so nothing a caller
+    does to a model (set_thresholds, set_params) can change what a later predict() returns."""
     return load_artifact(path)
 
 
-def load_model(path: str | Path | None = None) -> ThemeClassifier:
-    """Load (once per process) a model directory; no argument means the shipped default."""
+def _model_path(path: str | Path | None) -> str:
     if path is None or str(path) == "default":
         path = default_model_path()
-    return _load_cached(str(Path(path).expanduser().resolve()))
+    return str(Path(path).expanduser().resolve())
+
+
+def load_model(path: str | Path | None = None) -> ThemeClassifier:
+    """A new, independent model loaded from a directory (no argument: the shipped default).
+
+    Each call loads afresh (with a warm ONNX cache that is cheap), so changing the model you get
+    back changes only that object; ``predict(texts)`` without a model keeps its own cached copy.
+    Keep the object and pass it as ``predict(texts, model=m)`` to reuse it."""
+    return load_artifact(_model_path(path))
 
 
 def resolve_model(model: ModelLike) -> ThemeClassifier:
-    return model if isinstance(model, ThemeClassifier) else load_model(model)
+    """A model object as is; a path or None: predict()'s cached, private copy (loaded once per process)."""
+    return model if isinstance(model, ThemeClassifier) else _load_cached(_model_path(model))
 
 
 def _result(themes: list[dict] | None = None, error: str | None = None, warning: str | None = None,

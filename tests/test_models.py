@@ -126,20 +126,3 @@ def test_finetune_retired_knobs_are_refused_but_old_folders_still_read():
         with pytest.raises(ParamError, match=f"'{key}' was removed"):
             make_model("finetune", **{key: value})
     assert check_params("finetune", {"theme_pairs": False, "ema": 0.0, "lora_r": 8}) == {"lora_r": 8}
-
-
-def test_weight_average_tracks_and_swaps():
-    import torch
-
-    from themesift.models.finetune_loop import WeightAverage
-
-    p = torch.nn.Parameter(torch.zeros(2))
-    average = WeightAverage([p], decay=0.5)
-    with torch.no_grad():
-        p.fill_(1.0)
-    average.update()  # warm-up decay min(0.5, 2/11): the average moves most of the way
-    np.testing.assert_allclose(average.shadow[0].numpy(), [9 / 11] * 2, rtol=1e-6)
-    average.swap()
-    np.testing.assert_allclose(p.detach().numpy(), [9 / 11] * 2, rtol=1e-6)
-    average.swap()
-    np.testing.assert_allclose(p.detach().numpy(), [1.0, 1.0])
