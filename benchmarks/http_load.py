@@ -29,6 +29,8 @@ import httpx
 from common import POOL  # noqa: E402
 from common import read_texts as read_comments
 
+from themesift.serve.http import DEFAULT_BATCH_MS
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -37,8 +39,9 @@ def free_port() -> int:
 
 
 def start_server(args: argparse.Namespace, port: int, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", THEMESIFT_BATCH_MS=str(args.batch_ms),
-               THEMESIFT_MAX_TEXTS=str(max(256, args.batch)))
+    env = dict(os.environ, HF_HUB_OFFLINE="1", THEMESIFT_MAX_TEXTS=str(max(256, args.batch)))
+    if args.batch_ms is not None:
+        env["THEMESIFT_BATCH_MS"] = str(args.batch_ms)
     if args.threads:
         env["THEMESIFT_THREADS"] = str(args.threads)
     cmd = [sys.executable, "-m", "themesift.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -170,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=8, help="untimed requests first (default 8)")
     p.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
     p.add_argument("--threads", type=int, default=0, help="THEMESIFT_THREADS for the server (default: unset)")
-    p.add_argument("--batch-ms", type=float, default=0, help="server micro-batching window, ms (0 = off)")
+    p.add_argument("--batch-ms", type=float, default=None,
+                   help="server micro-batching window, ms (0 = off; default: the server's default)")
     p.add_argument("--data", default=str(POOL), help="JSONL of comments with a 'text' field")
     p.add_argument("--json", default=None, metavar="OUT", help="also write the figures as JSON")
     p.add_argument("--no-in-process", action="store_true", help="skip the in-process predict reference")
@@ -210,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "model": {"family": model.get("family"), "version": model.get("version")},
         "requests": len(latencies), "comments_per_request": args.batch, "concurrency": args.concurrency,
-        "workers": args.workers, "threads": args.threads or None, "batch_ms": args.batch_ms,
+        "workers": args.workers, "threads": args.threads or None,
+        "batch_ms": DEFAULT_BATCH_MS if args.batch_ms is None else args.batch_ms,
         "errors": errors, "seconds": round(wall, 2), "ready_s": round(ready_s, 1),
         "server_cpu_ms_per_comment": round(1000 * cpu_s / (len(latencies) * args.batch), 1),
         "requests_per_s": round(len(latencies) / wall, 2),
@@ -225,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     lat = result["latency_ms"]
     print(f"{result['model']['version']}: {result['requests']} requests × {args.batch} comments, "
-          f"concurrency {args.concurrency}, workers {args.workers}, batch_ms {args.batch_ms}")
+          f"concurrency {args.concurrency}, workers {args.workers}, batch_ms {result['batch_ms']}")
     print(f"  {result['requests_per_s']} requests/s   {result['comments_per_s']} comments/s   "
           f"p50 {lat['p50']} ms   p95 {lat['p95']} ms   p99 {lat['p99']} ms   errors {errors}   "
           f"server CPU {result['server_cpu_ms_per_comment']} ms/comment")
