@@ -19,22 +19,69 @@ AUDIENCE_HELP = ("who wrote the comments: auto (default: decided per comment fro
                  "customer; with a known audience the other audience's themes are never output")
 
 
+# The shared input flags: every command that reads a table spells and defaults them the same way.
+TEXT_COLUMN_HELP = ("column holding the comments (default: detected, as classify does: text/comment/response/"
+                    "feedback/review or their plurals, in any case, if exactly one)")
+
+
+def _text_column_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--text-column", default=None, metavar="COL", help=TEXT_COLUMN_HELP)
+
+
 def _input_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--text-column", default=None, metavar="COL",
-                   help="column holding the comments (default: text/comment/response/feedback/review if unique)")
+    """--text-column, --encoding, --sheet: how to read a comments table."""
+    _text_column_arg(p)
     p.add_argument("--encoding", default=None, help="text encoding of CSV/TSV/JSONL input (default: detected)")
     p.add_argument("--sheet", default=None, help="Excel sheet name or 0-based index (default: the first)")
 
 
 def _label_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--text-column", default=None, metavar="COL",
-                   help="column holding the texts (default: text/comment/response/feedback/review if unique)")
+    """--text-column, --labels-column, --label-columns, --polarities: how to read a labeled table."""
+    _text_column_arg(p)
     p.add_argument("--labels-column", default="labels", metavar="COL",
                    help="column of labels: a list or a ';'-separated 'theme:polarity' string (default: labels)")
     p.add_argument("--label-columns", default=None, metavar="A,B,C",
-                   help="instead, one column per theme holding a polarity or blank (comma-separated names)")
+                   help="instead, one column per theme holding a polarity or blank (comma-separated names; "
+                        "default when there is no labels column: the columns named after the model's themes, "
+                        "or that hold only polarities)")
     p.add_argument("--polarities", default=None, metavar="P1,P2,...",
-                   help="allowed polarity values (default: positive,negative,neutral; e.g. add conflict)")
+                   help="allowed polarity values (default: positive,negative,neutral, or the model's; e.g. add "
+                        "conflict)")
+
+
+def _typed_only(p: argparse.ArgumentParser) -> None:
+    """Leave untyped flags out of the namespace, so a --config file's values are not overwritten
+    by argparse defaults: the defaults live once, in TrainConfig."""
+    for action in p._actions:
+        if action.dest != "help":
+            action.default = argparse.SUPPRESS
+
+
+DRIVERS_HELP = """\
+For each theme:polarity label: how many scored comments carry it (n, share), the mean score with
+and without it, and its impact: the coefficient of one least-squares model of the score on every
+label's 0/1 indicator together (so correlated themes do not take each other's credit), with a 95%
+interval from heteroskedasticity-robust (HC3) standard errors, its p-value, and the
+Benjamini-Hochberg q-value across all labels (read q < 0.05 as significant). score_without and
+delta_without are the Thematic-style figures: the mean without the label's comments and how far
+the overall mean would move without them. Rows flagged by classify or with a blank or non-numeric
+score are left out and counted; labels below --min-count are listed with estimated=False."""
+
+
+TRENDS_HELP = """\
+For each theme:polarity label and period (week, month, quarter, year): the comments in the period,
+how many carry the label and its share, and the change in share since the previous period with a
+95% interval (Newcombe) and a two-sided score test; q_value is the Benjamini-Hochberg correction
+over every label x period comparison (read q < 0.05 as a real change). Dates may be ISO, day- or
+month-first with slashes (decided from the data, or --dayfirst/--monthfirst), Excel serial numbers
+or datetimes; rows with no usable date, and rows flagged by classify, are left out and counted."""
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=("default", "wide", "long"), default="default",
                    help="default: themes list per row; wide: plus one column per theme holding its polarity; "
                         "long: one row per theme mention (row, theme, polarity, score, evidence) for BI tools")
-    p.add_argument("--evidence", action="store_true", help="add the sentences that carry each theme (long layout: always)")
+    p.add_argument("--evidence", action="store_true",
+                   help="add the sentences that carry each theme (long layout: always)")
     p.add_argument("--redact", action="store_true",
                    help="mask e-mails, phone numbers, URLs and person names in every text written")
     p.add_argument("--delimiter", default=None, help="CSV delimiter (default: sniffed among , ; tab |)")
@@ -78,11 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on labeled data and write an artifact directory",
                        description="Train FAMILY on DATA, tune per-theme thresholds on --dev (or a seeded, "
                                    "stratified slice of DATA), score, and write the model directory.")
-    p.add_argument("--data", required=True, help="training file (CSV/TSV/JSONL/Parquet/Excel)")
-    p.add_argument("--dev", default=None, help="dev file for early stopping and thresholds (default: split from --data)")
+    p.add_argument("--data", help="training file (CSV/TSV/JSONL/Parquet/Excel); required unless in --config")
+    p.add_argument("--dev", default=None,
+                   help="dev file for early stopping and thresholds (default: split from --data)")
     p.add_argument("--test", default=None, help="optional test file, scored once after training")
-    p.add_argument("--family", default="tfidf", choices=("tfidf", "embed", "finetune"))
-    p.add_argument("--output", "-o", required=True, metavar="DIR")
+    p.add_argument("--family", choices=("tfidf", "embed", "finetune"), help="model family (default: tfidf)")
+    p.add_argument("--output", "-o", metavar="DIR", help="model directory to write; required unless in --config")
     p.add_argument("--force", action="store_true",
                    help="replace --output even if it exists and is not a themesift model (default: refuse)")
     _label_args(p)
@@ -97,13 +146,17 @@ def build_parser() -> argparse.ArgumentParser:
                         "--exclude source=customer-spotify-twitter-support for a source whose licence does not fit "
                         "(repeatable)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="family parameter, e.g. --param epochs=3 --param lora_r=16 (repeatable)")
-    p.add_argument("--config", default=None, metavar="JSON", help="a JSON file of train settings (flags override)")
-    p.add_argument("--seed", type=int, default=0)
+                   help="family parameter, e.g. --param epochs=3 --param lora_r=16 (repeatable; merged over the "
+                        "config's params)")
+    p.add_argument("--config", default=None, metavar="JSON",
+                   help="a JSON file of TrainConfig settings (data, output, family, params, ...); a flag overrides "
+                        "only the setting it names, and only when typed")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--dev-size", type=float, default=0.1, help="share of --data held out when no --dev (default 0.1)")
     p.add_argument("--refit", action="store_true",
                    help="after thresholds are tuned on dev, train again on data + dev and keep those thresholds "
                         "(no early stopping: every epoch runs; the dev scores shown are the first model's)")
+    _typed_only(p)
 
     p = sub.add_parser("ensemble", help="average trained models into one, thresholds tuned on dev",
                        description="Combine trained model directories (same themes) into one artifact that "
@@ -120,8 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, metavar="DIR")
     p.add_argument("--force", action="store_true",
                    help="replace --output even if it exists and is not a themesift model (default: refuse)")
-    p.add_argument("--text-column", default=None, metavar="COL")
-    p.add_argument("--labels-column", default="labels", metavar="COL")
+    _label_args(p)
 
     p = sub.add_parser("soup", help="average the weights of finetune runs into one model, thresholds tuned on dev",
                        description="Average finetune models trained with one --param init_seed=K and different "
@@ -138,8 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, metavar="DIR")
     p.add_argument("--force", action="store_true",
                    help="replace --output even if it exists and is not a themesift model (default: refuse)")
-    p.add_argument("--text-column", default=None, metavar="COL")
-    p.add_argument("--labels-column", default="labels", metavar="COL")
+    _label_args(p)
 
     p = sub.add_parser("evaluate", help="score a model on labeled data, overall and per segment",
                        description="Micro/macro precision, recall and F1 for themes and theme:polarity, per label; "
@@ -173,11 +224,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-group-size", type=int, default=5, help="hide groups smaller than this (default 5)")
     p.add_argument("--redact", action="store_true", help="mask personal data in example comments")
     p.add_argument("--tables", default=None, metavar="PATH", help="also write the tables: a folder of CSVs or an .xlsx")
-    p.add_argument("--text-column", default=None, metavar="COL")
+    _text_column_arg(p)
     p.add_argument("--title", default="Comment themes")
 
+    p = sub.add_parser("drivers", help="which themes move a score (rating, NPS, CSAT), with 95% intervals",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=DRIVERS_HELP)
+    p.add_argument("predictions", metavar="PREDICTIONS", help="a 'themesift classify' output")
+    p.add_argument("--score", required=True, metavar="COL", help="the score column (e.g. rating, csat, ltr)")
+    p.add_argument("--score-type", choices=("mean", "nps"), default="mean",
+                   help="mean: the score as is (ratings, CSAT); nps: 0-10 likelihood to recommend as NPS points")
+    p.add_argument("--min-count", type=_positive_int, default=30, metavar="N",
+                   help="labels on fewer scored comments are listed, not estimated (default 30)")
+    p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
+
+    p = sub.add_parser("trends", help="each theme's share per period and its change, with tests",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, description=TRENDS_HELP)
+    p.add_argument("predictions", metavar="PREDICTIONS", help="a 'themesift classify' output")
+    p.add_argument("--time", required=True, metavar="COL", help="the date column")
+    p.add_argument("--period", choices=("week", "month", "quarter", "year"), default="month")
+    order = p.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True, default=None,
+                       help="read 03/04/2026 as 3 April (default: decided from the data when it can be)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="read 03/04/2026 as 4 March")
+    p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
+
     p = sub.add_parser("serve", help="HTTP API over predict (FastAPI + uvicorn)",
-                       description="POST /v1/classify, GET /v1/model, /healthz, /readyz; OpenAPI at /docs.")
+                       description="POST /v1/classify, GET /v1/model, /healthz, /readyz; endpoints at /docs, "
+                                   "schema at /openapi.json. API key, limits and timeouts come from THEMESIFT_* "
+                                   "environment variables (THEMESIFT_API_KEY, THEMESIFT_MAX_TEXTS, ...; see the "
+                                   "README's HTTP section).")
     _model_arg(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
@@ -188,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="INPUT")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
     p.add_argument("--master", default="local[2]")
-    p.add_argument("--text-column", default="text")
+    _text_column_arg(p)
     p.add_argument("--audience", default="auto", choices=("auto", "employee", "customer"), help=AUDIENCE_HELP)
     p.add_argument("--audience-column", default=None, metavar="COL", help="a column holding each row's audience")
     _model_arg(p)
