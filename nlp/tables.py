@@ -57,7 +57,10 @@ __all__ = [  # noqa: F822 - the writer names are resolved lazily by __getattr__
 ]
 
 SUPPORTED = (".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet", ".xlsx")
-TEXT_COLUMN_NAMES = ("text", "comment", "comments", "response", "feedback", "review")
+# The one list of conventional comment-column names (classify, train, evaluate, report), with the
+# plurals exports use ("Reviews", "Responses"); matched case-insensitively.
+TEXT_COLUMN_NAMES = ("text", "texts", "comment", "comments", "response", "responses", "feedback", "feedbacks",
+                     "review", "reviews")
 _SAMPLE_BYTES = 1 << 20
 _WESTERN = {"cp1252", "latin_1", "iso8859_1", "iso8859_15"}
 

@@ -15,9 +15,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from themesift.nlp.cells import is_missing
 from themesift.serve.report_tables import GroupBreakdown
 
 COLOURS = {"positive": "#2e7d32", "neutral": "#9e9e9e", "negative": "#c62828"}
+OTHER_COLOUR = "#5c6bc0"  # polarities beyond the usual three (e.g. SemEval's conflict)
 SENTIMENT_SCALE = [[0.0, COLOURS["negative"]], [0.5, "#bdbdbd"], [1.0, COLOURS["positive"]]]
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 PLOT_CONFIG = {"displaylogo": False, "responsive": True,
@@ -37,13 +39,17 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
 
 
 def volume_bar(summary: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
-    """Horizontal stacked bars: positive / neutral / negative comments per theme."""
+    """Horizontal stacked bars: positive / neutral / negative (then any other polarity the model
+    has, e.g. conflict, in indigo) comments per theme."""
     fig = go.Figure()
-    for polarity in ("positive", "neutral", "negative"):
+    columns = list(summary.columns)
+    polarities = columns[columns.index("mentions") + 1:columns.index("share")]
+    for polarity in polarities:
+        shown = html.escape(polarity.capitalize(), quote=False)
         fig.add_trace(go.Bar(
             y=_text(labels), x=summary[polarity].tolist(), orientation="h",
-            name=polarity.capitalize(), marker_color=COLOURS[polarity],
-            hovertemplate=f"%{{y}}<br>{polarity.capitalize()}: %{{x}}<extra></extra>"))
+            name=shown, marker_color=COLOURS.get(polarity, OTHER_COLOUR),
+            hovertemplate=f"%{{y}}<br>{shown}: %{{x}}<extra></extra>"))
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.08, "x": 0},
                       xaxis_title="Comments", legend_traceorder="normal")
     fig.update_yaxes(type="category", autorange="reversed", automargin=True)
@@ -90,7 +96,7 @@ def group_heatmap(breakdown: GroupBreakdown, themes: Sequence[str],
             net = breakdown.net.at[group, theme]
             z_row.append(share)
             text_row.append(f"{share:.0%}")
-            custom_row.append(["–" if pd.isna(net) else f"{net:+.2f}",
+            custom_row.append(["–" if is_missing(net) else f"{net:+.2f}",
                                int(breakdown.mentions.at[group, theme]),
                                int(shares.at[group, "n"])])
         z.append(z_row)

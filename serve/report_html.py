@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
+from themesift.nlp.cells import is_missing
+
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
        "style-src 'unsafe-inline'; img-src data: blob:; font-src data:")
 
@@ -44,7 +46,7 @@ details { margin-top: 8px; } summary { cursor: pointer; color: var(--muted); }
 ul.examples { list-style: none; padding: 0; margin: 0; }
 ul.examples li { border-left: 3px solid var(--line); padding: 6px 10px; margin: 6px 0;
                  white-space: pre-wrap; overflow-wrap: anywhere; }
-.badge { display: inline-block; font-size: .75rem; font-weight: 600; color: #fff;
+.badge { display: inline-block; font-size: .75rem; font-weight: 600; color: #fff; background: #5c6bc0;
          border-radius: 10px; padding: 1px 8px; margin-right: 6px; white-space: nowrap; }
 .badge.positive { background: var(--pos); } .badge.neutral { background: var(--neu); }
 .badge.negative { background: var(--neg); }
@@ -63,11 +65,11 @@ def esc(value: object) -> str:
 
 
 def pct(value: object) -> str:
-    return "" if pd.isna(value) else f"{float(value):.1%}"
+    return "" if is_missing(value) else f"{float(value):.1%}"
 
 
 def signed(value: object) -> str:
-    return "" if pd.isna(value) else f"{float(value):+.2f}"
+    return "" if is_missing(value) else f"{float(value):+.2f}"
 
 
 def html_table(df: pd.DataFrame, formats: Mapping[str, Formatter] | None = None,
@@ -81,7 +83,7 @@ def html_table(df: pd.DataFrame, formats: Mapping[str, Formatter] | None = None,
     for row in df.itertuples(index=False):
         cells = []
         for column, value in zip(df.columns, row):
-            shown = formats[column](value) if column in formats else ("" if pd.isna(value) else value)
+            shown = formats[column](value) if column in formats else ("" if is_missing(value) else value)
             cells.append(f'<td class="{"num" if column in numeric else ""}">{esc(shown)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'

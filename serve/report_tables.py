@@ -16,15 +16,17 @@ Definitions (kept deliberately simple so analysts can recompute them in a spread
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-POLARITIES = ("positive", "neutral", "negative")
-TEXT_COLUMNS = ("text", "comment", "comments", "response", "feedback", "review")
+from themesift.models.labels import LabelError, parse_labels
+from themesift.nlp.cells import is_missing
+from themesift.nlp.tables import TableError, resolve_text_column
+
+POLARITIES = ("positive", "neutral", "negative")  # the report's column order; others follow, as found
 BLANK_GROUP = "(blank)"
 
 Labels = dict[str, set[str]]  # theme id -> polarities found in one comment
@@ -42,6 +44,7 @@ class Parsed:
     classified: np.ndarray  # bool per row
     scores: list[dict[str, float]]
     evidence: list[list[dict]]
+    polarities: tuple[str, ...] = field(default=POLARITIES)  # the three, then any other found (e.g. conflict)
 
 
 @dataclass
@@ -55,55 +58,33 @@ class GroupBreakdown:
     hidden: int  # groups suppressed below the minimum size
 
 
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    return isinstance(value, float) and math.isnan(value)
-
-
 def _short(value: object, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def parse_themes(value: object, row: int) -> Labels:
-    """One `themes` cell ('a:positive; b:negative', a list of labels, or empty) -> labels."""
-    if _is_missing(value):
-        return {}
-    items: object = value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):  # a JSON list written into a text cell
-            try:
-                items = json.loads(text)
-            except ValueError:
-                items = None
-        else:
-            items = [part for part in text.split(";")]
-    elif isinstance(value, np.ndarray):  # Parquet list columns
-        items = value.tolist()
-    if not isinstance(items, (list, tuple)):
-        raise ReportError(f"malformed themes value in row {row}: {_short(value)} "
-                          "(expected 'theme:polarity' labels joined by '; ' or a list)")
+def parse_themes(value: object, row: int, polarities: Sequence[str] | None = None) -> Labels:
+    """One `themes` cell ('a:positive; b:negative', a list of labels, or empty) -> labels.
+
+    Parsed by the project's one label parser (models.labels). Any polarity word is accepted
+    unless ``polarities`` is given, since a model may be trained with more than the usual three
+    (e.g. ``conflict``); every label must carry one, as classify writes them."""
+    try:
+        items = parse_labels(value, polarities)
+    except LabelError as exc:
+        raise ReportError(f"malformed themes value in row {row}: {_short(value)} ({exc})") from None
     labels: Labels = {}
     for item in items:
-        if not isinstance(item, str):
+        theme, _, polarity = item.partition(":")
+        if not polarity:
             raise ReportError(f"malformed themes value in row {row}: {_short(value)} "
-                              f"(label {_short(item)} is not text)")
-        if not item.strip():
-            continue
-        theme, _, polarity = item.strip().partition(":")
-        theme, polarity = theme.strip(), polarity.strip().lower()
-        if not theme or polarity not in POLARITIES or any(c.isspace() for c in theme):
-            raise ReportError(f"malformed themes value in row {row}: {_short(value)} "
-                              f"(label {item.strip()!r} is not 'theme:polarity' with a "
-                              f"polarity of {', '.join(POLARITIES)})")
+                              f"(label {item!r} has no polarity: expected 'theme:polarity')")
         labels.setdefault(theme, set()).add(polarity)
     return labels
 
 
 def _is_flagged(value: object) -> bool:
-    if _is_missing(value) or value is False:
+    if is_missing(value) or value is False:
         return False
     return bool(str(value).strip())
 
@@ -119,7 +100,7 @@ def _json_value(value: object) -> object:
             return None
     if isinstance(value, np.ndarray):
         return value.tolist()
-    return None if _is_missing(value) else value
+    return None if is_missing(value) else value
 
 
 def _parse_scores(value: object) -> dict[str, float]:
@@ -143,21 +124,24 @@ def _parse_evidence(value: object) -> list[dict]:
     return [item for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
 
 
-def parse_predictions(df: pd.DataFrame) -> Parsed:
-    """Check the frame is a `themesift classify` output and parse its label columns."""
+def parse_predictions(df: pd.DataFrame, polarities: Sequence[str] | None = None) -> Parsed:
+    """Check the frame is a `themesift classify` output and parse its label columns
+    (``polarities``: the allowed polarity values; default any)."""
     if "themes" not in df.columns:
         raise ReportError("no 'themes' column: this file is not a `themesift classify` output "
                           f"(columns: {', '.join(map(str, df.columns)) or 'none'})")
     n = len(df)
     errors = df["error"].tolist() if "error" in df.columns else [None] * n
     classified = np.array([not _is_flagged(e) for e in errors], dtype=bool)
-    labels = [parse_themes(v, i + 1) if ok else {}
+    labels = [parse_themes(v, i + 1, polarities) if ok else {}
               for i, (v, ok) in enumerate(zip(df["themes"].tolist(), classified))]
+    found = dict.fromkeys(p for row in labels for pols in row.values() for p in sorted(pols))
+    order = POLARITIES + tuple(p for p in found if p not in POLARITIES)
     scores = [_parse_scores(v) for v in df["scores"].tolist()] if "scores" in df.columns \
         else [{} for _ in range(n)]
     evidence = [_parse_evidence(v) for v in df["evidence"].tolist()] \
         if "evidence" in df.columns else [[] for _ in range(n)]
-    return Parsed(labels=labels, classified=classified, scores=scores, evidence=evidence)
+    return Parsed(labels=labels, classified=classified, scores=scores, evidence=evidence, polarities=order)
 
 
 def headline(parsed: Parsed) -> dict[str, int]:
@@ -168,36 +152,36 @@ def headline(parsed: Parsed) -> dict[str, int]:
             "not_classified": len(parsed.labels) - classified, "no_theme": no_theme}
 
 
-def _counts(labels: Iterable[Labels]) -> dict[str, dict[str, int]]:
+def _counts(labels: Iterable[Labels], polarities: Sequence[str] = POLARITIES) -> dict[str, dict[str, int]]:
     counts: dict[str, dict[str, int]] = {}
     for row in labels:
-        for theme, polarities in row.items():
-            c = counts.setdefault(theme, {"mentions": 0, **{p: 0 for p in POLARITIES}})
+        for theme, found in row.items():
+            c = counts.setdefault(theme, {"mentions": 0, **{p: 0 for p in polarities}})
             c["mentions"] += 1
-            for polarity in polarities:
-                c[polarity] += 1
+            for polarity in found:
+                c[polarity] = c.get(polarity, 0) + 1
     return counts
 
 
 def theme_summary(parsed: Parsed, names: Mapping[str, str]) -> pd.DataFrame:
     """One row per theme found, most mentioned first."""
     classified = int(parsed.classified.sum())
-    counts = _counts(parsed.labels)
+    pols = list(parsed.polarities)
+    counts = _counts(parsed.labels, pols)
     rows = [{"theme": t, "name": names.get(t, t), "mentions": c["mentions"],
-             "positive": c["positive"], "neutral": c["neutral"], "negative": c["negative"],
+             **{p: c[p] for p in pols},
              "share": c["mentions"] / classified if classified else 0.0,
              "net_sentiment": (c["positive"] - c["negative"]) / c["mentions"]}
             for t, c in counts.items()]
-    columns = ["theme", "name", "mentions", "positive", "neutral", "negative", "share",
-               "net_sentiment"]
+    columns = ["theme", "name", "mentions", *pols, "share", "net_sentiment"]
     table = pd.DataFrame(rows, columns=columns)
     table = table.sort_values(["mentions", "theme"], ascending=[False, True], kind="stable")
-    return table.astype({"mentions": int, "positive": int, "neutral": int, "negative": int,
+    return table.astype({"mentions": int, **{p: int for p in pols},
                          "share": float, "net_sentiment": float}).reset_index(drop=True)
 
 
 def _group_key(value: object) -> str:
-    if _is_missing(value) or not str(value).strip():
+    if is_missing(value) or not str(value).strip():
         return BLANK_GROUP
     if isinstance(value, float) and value.is_integer():  # ints from a column with nulls
         return str(int(value))
@@ -239,7 +223,7 @@ def select_examples(df: pd.DataFrame, text_column: str, parsed: Parsed, summary:
     texts = df[text_column].tolist()
     candidates: dict[str, list[tuple[float, int, float | None]]] = {}
     for i, (ok, labels) in enumerate(zip(parsed.classified, parsed.labels)):
-        if not ok or not labels or _is_missing(texts[i]) or not str(texts[i]).strip():
+        if not ok or not labels or is_missing(texts[i]) or not str(texts[i]).strip():
             continue
         for theme in labels:
             score = parsed.scores[i].get(theme)
@@ -252,7 +236,7 @@ def select_examples(df: pd.DataFrame, text_column: str, parsed: Parsed, summary:
             evidence = next((str(e.get("text", "")) for e in parsed.evidence[i]
                              if e.get("theme") == theme and e.get("text")), "")
             rows.append({"theme": theme, "name": name,
-                         "polarity": ", ".join(p for p in POLARITIES if p in parsed.labels[i][theme]),
+                         "polarity": ", ".join(p for p in parsed.polarities if p in parsed.labels[i][theme]),
                          "score": score, "row": i + 1, "comment": str(texts[i]).strip(),
                          "evidence": evidence})
     columns = ["theme", "name", "polarity", "score", "row", "comment", "evidence"]
@@ -260,16 +244,9 @@ def select_examples(df: pd.DataFrame, text_column: str, parsed: Parsed, summary:
 
 
 def find_text_column(df: pd.DataFrame, text_column: str | None) -> str:
-    """The comment column: the one given, else the first usual name present."""
-    columns = [str(c) for c in df.columns]
-    if text_column is not None:
-        if text_column not in df.columns:
-            raise ReportError(f"text column {text_column!r} not found "
-                              f"(columns: {', '.join(columns)})")
-        return text_column
-    lowered = {c.lower(): c for c in columns}
-    for name in TEXT_COLUMNS:
-        if name in lowered:
-            return lowered[name]
-    raise ReportError(f"no text column found (looked for {', '.join(TEXT_COLUMNS)}); "
-                      f"name it with text_column (columns: {', '.join(columns)})")
+    """The comment column: the one given, else the one classify would guess (nlp.tables: the
+    usual names and their plurals, any case), so a file classify read the report reads too."""
+    try:
+        return resolve_text_column(df.columns, text_column)
+    except TableError as exc:
+        raise ReportError(f"{exc} (--text-column)") from None

@@ -16,8 +16,8 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-
 from browser import render_page, text_of
+
 from themesift.serve.report import ReportError, build_report, write_report, write_tables
 from themesift.serve.report_html import CSP
 
@@ -172,7 +172,7 @@ def test_not_a_classify_output() -> None:
         build_report(tiny().drop(columns=["themes"]))
 
 
-@pytest.mark.parametrize("bad", ["pay:great", "pay positive, tools:negative", 42])
+@pytest.mark.parametrize("bad", ["pay", "pay:very good", "pay positive, tools:negative", 42])
 def test_malformed_themes_named_with_row(bad: object) -> None:
     df = tiny().astype({"themes": object})
     df.loc[3, "themes"] = bad
@@ -269,3 +269,100 @@ def test_redact_with_real_redactor() -> None:
     report = build_report(df, redact=True)
     assert "jane.doe@example.com" not in report.html and "[EMAIL]" in report.html
     assert "jane.doe@example.com" not in report.tables["examples"].to_csv()
+
+
+# ---------------------------------------------------------------- issue #19: labels and columns
+
+def test_any_polarity_and_themes_with_spaces() -> None:
+    """One label parser (models.labels): a model trained with `conflict`, or with theme names
+    holding spaces, writes labels the report reads (the old copy refused both)."""
+    df = pd.DataFrame({"comment": ["a", "b", "c"],
+                       "themes": ["food quality:conflict; pay:negative", "food quality:positive", ""],
+                       "error": ["", "", ""]})
+    summary = build_report(df, theme_names={}).tables["theme_summary"].set_index("theme")
+    assert list(summary.columns[2:7]) == ["positive", "neutral", "negative", "conflict", "share"]
+    assert summary.loc["food quality", ["mentions", "positive", "conflict"]].tolist() == [2, 1, 1]
+    assert summary.loc["pay", ["mentions", "negative", "conflict"]].tolist() == [1, 1, 0]
+
+
+def test_text_column_guessed_as_classify_does_plural_and_any_case() -> None:
+    df = tiny().rename(columns={"comment": "Reviews"})
+    examples = build_report(df, theme_names={}).tables["examples"]
+    assert "a" in examples["comment"].tolist()
+
+
+def _classify_output(tmp_path: Path) -> Path:
+    path = tmp_path / "classified.csv"
+    tiny().assign(comment=["Pay is low", "Pay is fine", "", "Tools are old", "VPN drops", "x", "Pay"]).to_csv(
+        path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("case", ["no themes", "by", "themes", "text", "tables"])
+def test_report_user_errors_are_one_line_naming_the_flag(tmp_path: Path, capsys, case: str) -> None:
+    """Probe R41: every report input error is one line on stderr, rc 2, never a traceback."""
+    from themesift.cli import main
+
+    path = _classify_output(tmp_path)
+    frame = pd.read_csv(path, keep_default_na=False)
+    args, expected = [], ""
+    if case == "no themes":
+        frame.drop(columns=["themes"]).to_csv(path, index=False)
+        expected = "no 'themes' column"
+    elif case == "by":
+        args, expected = ["--by", "region"], "--by column 'region' not found"
+    elif case == "themes":
+        frame.loc[1, "themes"] = "pay positive, tools:negative"
+        frame.to_csv(path, index=False)
+        expected = "row 2"
+    elif case == "text":
+        frame.rename(columns={"comment": "remarks"}).to_csv(path, index=False)
+        expected = "--text-column"
+    else:
+        args, expected = ["--tables", str(tmp_path / "t.txt")], "tables path 't.txt'"
+    rc = main(["report", str(path), "-o", str(tmp_path / "r.html"), *args])
+    err = capsys.readouterr().err
+    assert rc == 2 and expected in err, err
+    assert err.startswith("themesift report: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_reviews_column_of_a_classified_excel_export(tmp_path: Path, default_model) -> None:
+    """Issue #19: classify an Excel export whose comments are in `Reviews`, then report on it."""
+    from themesift.cli import main
+
+    source = tmp_path / "export.xlsx"
+    pd.DataFrame({"Store": ["Leeds", "York"],
+                  "Reviews": ["The staff were friendly and quick.", "Prices went up again."]}).to_excel(
+        source, index=False)
+    assert main(["classify", str(source), "-o", str(tmp_path / "out.xlsx"), "--quiet"]) == 0
+    report = write_report(tmp_path / "out.xlsx", tmp_path / "r.html", by=["Store"], min_group_size=1)
+    assert set(report.tables["examples"]["comment"]) <= {"The staff were friendly and quick.",
+                                                          "Prices went up again."}
+    assert not report.tables["examples"].empty
+    assert main(["report", str(tmp_path / "out.xlsx"), "-o", str(tmp_path / "r2.html")]) == 0
+
+
+def test_themes_with_spaces_and_conflict_train_classify_report(tmp_path: Path) -> None:
+    """Probe R43 and `--polarities …,conflict`: what train accepts, classify writes and the report reads."""
+    from themesift.cli import main
+
+    rows = [("The soup was cold", "food quality:negative"), ("Lovely soup", "food quality:positive"),
+            ("Waiter was rude", "table service:negative"), ("Kind waiter", "table service:positive"),
+            ("Soup fine, the waiter less so", "food quality:conflict")] * 8
+    data = tmp_path / "train.csv"
+    pd.DataFrame({"text": [f"{t} {i}" for i, (t, _) in enumerate(rows)], "labels": [lab for _, lab in rows]}).to_csv(
+        data, index=False)
+    model = tmp_path / "model"
+    assert main(["train", "--data", str(data), "--output", str(model), "--param", "min_df=1",
+                 "--polarities", "positive,negative,neutral,conflict"]) == 0
+    comments = tmp_path / "comments.csv"
+    pd.DataFrame({"comment": ["The soup was cold 1", "Kind waiter 3", "Soup fine, the waiter less so 4"]}).to_csv(
+        comments, index=False)
+    assert main(["classify", str(comments), "-o", str(tmp_path / "out.csv"), "--model", str(model), "--quiet",
+                 "--no-language-check"]) == 0
+    classified = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert "food quality:negative" in classified["themes"][0]
+    assert main(["report", str(tmp_path / "out.csv"), "-o", str(tmp_path / "r.html"),
+                 "--tables", str(tmp_path / "tables")]) == 0
+    summary = pd.read_csv(tmp_path / "tables" / "theme_summary.csv")
+    assert "food quality" in set(summary["theme"])

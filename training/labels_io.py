@@ -1,50 +1,23 @@
-"""Reading label values in every format users export them in, with row-precise errors."""
+"""Reading label values in every format users export them in, with row-precise errors.
+
+The label syntax itself lives in :mod:`themesift.models.labels` (one parser for training,
+evaluation and the report); this module adds where each value came from (file, row, column).
+"""
 from __future__ import annotations
 
-import json
-import math
 from typing import Any, Sequence
 
-from themesift.models.labels import POLARITIES, LabelError, format_label, parse_label
+from themesift.models.labels import POLARITIES, LabelError, case_clash, parse_labels
+from themesift.nlp.cells import is_empty_cell
 
 
 class LabelDataError(ValueError):
     """A bad label value, naming the file, the row and the value."""
 
 
-def _is_blank(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
 def parse_label_value(value: Any, polarities: Sequence[str] = POLARITIES) -> list[str]:
     """A list/array, a JSON array string, or a ``;``-separated string → canonical labels."""
-    if _is_blank(value):
-        return []
-    if hasattr(value, "tolist") and not isinstance(value, str):
-        value = value.tolist()
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise LabelError(f"invalid JSON list {text!r}: {exc.msg}") from None
-        else:
-            value = [part for part in text.split(";") if part.strip()]
-    if not isinstance(value, (list, tuple)):
-        raise LabelError(f"expected a list of labels or a ';'-separated string, got {type(value).__name__}")
-    labels, seen = [], {}
-    for item in value:
-        theme, polarity = parse_label(item, polarities)
-        if theme in seen:
-            raise LabelError(f"theme {theme!r} appears twice")
-        seen[theme] = polarity
-        labels.append(format_label(theme, polarity))
-    return labels
+    return parse_labels(value, polarities)
 
 
 def parse_label_column(values: Sequence[Any], *, source: str, column: str, first_row: int = 1,
@@ -52,17 +25,32 @@ def parse_label_column(values: Sequence[Any], *, source: str, column: str, first
     out = []
     for i, value in enumerate(values):
         try:
-            out.append(parse_label_value(value, polarities))
+            out.append(parse_labels(value, polarities))
         except LabelError as exc:
-            raise LabelDataError(f"{source}, row {first_row + i}, column {column!r}: bad labels value {value!r}: {exc}") from None
+            raise LabelDataError(f"{source}, row {first_row + i}, column {column!r}: "
+                                 f"bad labels value {value!r}: {exc}") from None
+    check_theme_case(out, source=source, column=column, first_row=first_row)
     return out
+
+
+def check_theme_case(label_sets: Sequence[Sequence[str]], *, source: str, column: str | None = None,
+                     first_row: int = 1, known: dict[str, str] | None = None) -> None:
+    """Refuse two spellings of one theme (``MANAGER_SUPPORT`` / ``manager_support``), naming the
+    row where the second appears: merging them silently could pick the wrong one."""
+    known = {} if known is None else known
+    for i, labels in enumerate(label_sets):
+        clash = case_clash((lab.partition(":")[0] for lab in labels), known)
+        if clash:
+            where = f"{source}, row {first_row + i}" + (f", column {column!r}" if column else "")
+            raise LabelDataError(f"{where}: theme {clash[1]!r} differs only in case from {clash[0]!r}; "
+                                 "spell each theme one way")
 
 
 def is_polarity_column(values: Sequence[Any], polarities: Sequence[str] = POLARITIES) -> bool:
     """True when a column holds only polarities and blanks (and at least one polarity)."""
     seen = False
     for value in values:
-        if _is_blank(value):
+        if is_empty_cell(value):
             continue
         if not isinstance(value, str) or value.strip().lower() not in polarities:
             return False
@@ -73,10 +61,13 @@ def is_polarity_column(values: Sequence[Any], polarities: Sequence[str] = POLARI
 def parse_theme_columns(frame, columns: Sequence[str], *, source: str, first_row: int = 1,
                         polarities: Sequence[str] = POLARITIES) -> list[list[str]]:
     """One column per theme holding a polarity or blank → label sets (theme = column name)."""
+    clash = case_clash(map(str, columns))
+    if clash:
+        raise LabelDataError(f"{source}: theme columns {clash[0]!r} and {clash[1]!r} differ only in case")
     out: list[list[str]] = [[] for _ in range(len(frame))]
     for column in columns:
         for i, value in enumerate(frame[column].tolist()):
-            if _is_blank(value):
+            if is_empty_cell(value):
                 continue
             polarity = str(value).strip().lower()
             if polarity not in polarities:

@@ -16,6 +16,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
+from themesift.nlp.cells import is_missing
+
 CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
        "img-src data: blob:")
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
@@ -47,7 +49,7 @@ def esc(value: object) -> str:
 
 def num(value: float | None, digits: int = 3, *, signed: bool = False, key: str | None = None) -> str:
     """A right-aligned numeric cell; ``data-value`` holds the unrounded number."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if is_missing(value):
         return '<td class="num">–</td>'
     shown = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
     cls = "num" + ((" pos" if value > 0 else " neg" if value < 0 else "") if signed else "")
