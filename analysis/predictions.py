@@ -42,3 +42,12 @@ def drivers_from_file(path: str | os.PathLike[str], score: str, *, kind: str = "
 
     df = read_classified(path)
     return drivers(row_labels(df), column(df, score, "--score").tolist(), kind=kind, min_count=min_count)
+
+
+def trends_from_file(path: str | os.PathLike[str], time: str, *, period: str = "month",
+                     dayfirst: bool | None = None) -> pd.DataFrame:
+    """:func:`themesift.analysis.trends` on a classify output and its date column."""
+    from themesift.analysis.trends import trends
+
+    df = read_classified(path)
+    return trends(row_labels(df), column(df, time, "--time").tolist(), period=period, dayfirst=dayfirst)

@@ -27,11 +27,19 @@ def _user_errors():
             FileExistsError, PermissionError, IsADirectoryError)
 
 
+def _command_errors():
+    """The input errors of report and train (one line each, naming the flag)."""
+    from themesift.serve.report_tables import ReportError
+    from themesift.training.train import TrainConfigError
+
+    return (ReportError, TrainConfigError)
+
+
 def _run(fn, *args, **kwargs):
     """Call ``fn``, turning the library's input errors into ``UserError``."""
     try:
         return fn(*args, **kwargs)
-    except _user_errors() as exc:
+    except (*_user_errors(), *_command_errors()) as exc:
         raise UserError(" ".join(str(exc).split())) from None  # one line; quotes in names kept (B3)
 
 
@@ -60,6 +68,18 @@ def _label_columns(value: str | None) -> list[str] | None:
     return [c.strip() for c in value.split(",") if c.strip()] if value else None
 
 
+def _label_flags(args: Namespace) -> dict:
+    """The shared labeled-input flags (core.cli._label_args) as keyword arguments."""
+    return {"text_column": args.text_column, "labels_column": args.labels_column,
+            "label_columns": _label_columns(args.label_columns), "polarities": _label_columns(args.polarities)}
+
+
+def _writable(path: str | None, flag: str) -> None:
+    """Refuse an output whose folder is missing before the work, not after it."""
+    if path and not Path(path).expanduser().resolve().parent.is_dir():
+        raise UserError(f"{flag} {path}: folder {Path(path).parent} does not exist")
+
+
 def cmd_predict(args: Namespace) -> int:
     from themesift.serve.predict import predict
 
@@ -82,20 +102,39 @@ def cmd_classify(args: Namespace) -> int:
     return 0
 
 
-def cmd_train(args: Namespace) -> int:
-    from themesift.training.train import TrainConfig, load_train_config, train
+TRAIN_FLAGS = ("data", "output", "family", "dev", "test", "text_column", "labels_column", "taxonomy", "seed",
+               "dev_size", "audience_column")
+TRAIN_SWITCHES = ("force", "refit", "default_taxonomy")
 
-    cfg = load_train_config(args.config) if args.config else TrainConfig(data=args.data, output=args.output)
-    cfg.data, cfg.output, cfg.family, cfg.dev, cfg.test = args.data, args.output, args.family, args.dev, args.test
-    cfg.params = {**cfg.params, **_params(args.param)}
-    cfg.text_column, cfg.labels_column = args.text_column, args.labels_column
-    cfg.label_columns = _label_columns(args.label_columns)
-    cfg.taxonomy, cfg.default_taxonomy = args.taxonomy, args.default_taxonomy
-    cfg.seed, cfg.dev_size, cfg.refit = args.seed, args.dev_size, args.refit or cfg.refit
-    cfg.polarities = _label_columns(args.polarities)
-    cfg.audience_column = args.audience_column or cfg.audience_column
-    cfg.exclude = list(cfg.exclude) + args.exclude
-    cfg.force = args.force or cfg.force
+
+def train_config(args: Namespace):
+    """The TrainConfig of ``themesift train``: the --config file (else TrainConfig's defaults), then
+    each flag that was typed (the train parser leaves untyped ones out of ``args``)."""
+    from themesift.training.train import TrainConfig, load_train_config
+
+    typed = vars(args)
+    cfg = _run(load_train_config, typed["config"]) if typed.get("config") else TrainConfig()
+    for key in TRAIN_FLAGS:
+        if key in typed:
+            setattr(cfg, key, typed[key])
+    for key in TRAIN_SWITCHES:
+        if typed.get(key):
+            setattr(cfg, key, True)
+    if "label_columns" in typed:
+        cfg.label_columns = _label_columns(typed["label_columns"])
+    if "polarities" in typed:
+        cfg.polarities = _label_columns(typed["polarities"])
+    if "param" in typed:
+        cfg.params = {**(cfg.params or {}), **_params(typed["param"])}
+    if "exclude" in typed:
+        cfg.exclude = list(cfg.exclude or ()) + typed["exclude"]
+    return cfg
+
+
+def cmd_train(args: Namespace) -> int:
+    from themesift.training.train import train
+
+    cfg = train_config(args)
     try:
         result = _run(train, cfg)
     except TypeError as exc:  # unknown --param for the family
@@ -128,8 +167,7 @@ def cmd_ensemble(args: Namespace) -> int:
         routes[audience.strip()] = _floats(values, "--route")
     try:
         result = _run(build_ensemble, args.member, args.dev, args.output, weights=weights, routes=routes or None,
-                      test=args.test, text_column=args.text_column, labels_column=args.labels_column,
-                      force=args.force)
+                      test=args.test, force=args.force, **_label_flags(args))
     except ValueError as exc:  # weights or routes that do not fit the members: named in the message
         raise UserError(str(exc)) from None
     _print_scores(result.metrics)
@@ -142,8 +180,7 @@ def cmd_soup(args: Namespace) -> int:
 
     try:
         result = _run(build_soup, args.member, args.dev, args.output, thresholds_from=args.thresholds_from,
-                      test=args.test, text_column=args.text_column, labels_column=args.labels_column,
-                      force=args.force)
+                      test=args.test, force=args.force, **_label_flags(args))
     except ValueError as exc:  # members that cannot be averaged: named in the message
         raise UserError(str(exc)) from None
     _print_scores(result.metrics)
@@ -160,13 +197,16 @@ def cmd_evaluate(args: Namespace) -> int:
         evaluate_model,
         format_metrics,
         format_segments,
+        format_unknown_themes,
         read_segments,
     )
 
+    _writable(args.json, "--json")  # --report makes its folder, as it always has
     model = _run(load_model, args.model)
-    data = _run(load_labeled, args.data, text_column=args.text_column, labels_column=args.labels_column,
-                label_columns=_label_columns(args.label_columns),
-                polarities=_label_columns(args.polarities) or model.label_space_.polarities)
+    flags = _label_flags(args)
+    flags["polarities"] = flags["polarities"] or model.label_space_.polarities
+    # read as train reads, with the theme columns the model knows when there is no labels column
+    data = _run(load_labeled, args.data, known_themes=model.themes, **flags)
     try:  # the segment values come from the same file, row for row
         segments = read_segments(args.data, args.by, n_rows=len(data)) if args.by else {}
     except TableError as exc:
@@ -182,6 +222,9 @@ def cmd_evaluate(args: Namespace) -> int:
     else:
         metrics = evaluate_model(model, data.texts, data.label_sets)
     print(format_metrics(metrics))
+    warning = format_unknown_themes(metrics)
+    if warning:
+        print(warning, file=sys.stderr)
     if "compare" in metrics:
         print(f"\nF1 of {args.model} minus {args.compare}:")
         for level, by_avg in metrics["compare"]["delta"].items():
@@ -200,8 +243,7 @@ def cmd_cv(args: Namespace) -> int:
     from themesift.training.crossval import cross_validate, format_cv
 
     result = _run(cross_validate, args.data, family=args.family, folds=args.folds, params=_params(args.param),
-                  seed=args.seed, text_column=args.text_column, labels_column=args.labels_column,
-                  label_columns=_label_columns(args.label_columns), polarities=_label_columns(args.polarities))
+                  seed=args.seed, **_label_flags(args))
     print(format_cv(result))
     if args.json:
         from themesift.models.artifact import write_json

@@ -67,19 +67,20 @@ def _classify_batches(batches: Iterator["pd.DataFrame"], text_col: str, model_re
         yield out
 
 
-def classify_dataframe(df: "DataFrame", text_col: str = "text", model: str | Path | None = None,
+def classify_dataframe(df: "DataFrame", text_col: str | None = None, model: str | Path | None = None,
                        evidence: bool = False, audience: str = "auto", audience_col: str | None = None) -> "DataFrame":
     """All of ``df``'s columns, in order, plus ``themes`` (array of ``theme:polarity``),
     ``scores`` (theme → presence score for the themes found), ``audience`` (the one used) and
     ``error`` (null when fine); with ``evidence``, also ``evidence`` (array of {theme, text, start, end}).
     ``audience`` / ``audience_col`` are predict()'s audience, for all rows or per row."""
     from themesift.models.audience import check_audience
+    from themesift.nlp.tables import resolve_text_column
 
     from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, MapType, StringType, StructField,
                                    StructType)
 
-    if text_col not in df.columns:
-        raise ValueError(f"no column {text_col!r} in the DataFrame (columns: {', '.join(df.columns)})")
+    # named, else detected as classify does (one rule: nlp.tables); a TableError names the columns
+    text_col = resolve_text_column(df.columns, text_col)
     if audience_col is not None and audience_col not in df.columns:
         raise ValueError(f"no audience column {audience_col!r} in the DataFrame (columns: {', '.join(df.columns)})")
     audience = check_audience(audience) or "auto"
@@ -143,7 +144,7 @@ def _session(master: str) -> tuple["SparkSession", bool]:
     return spark, True
 
 
-def classify_path(input: str | Path, output: str | Path, *, master: str = "local[2]", text_col: str = "text",
+def classify_path(input: str | Path, output: str | Path, *, master: str = "local[2]", text_col: str | None = None,
                   model: str | Path | None = None, audience: str = "auto", audience_col: str | None = None) -> None:
     """Classify Parquet or CSV (file or folder) into a Parquet folder, or CSV when ``output``
     ends in .csv (then ``themes`` is ``;``-joined and ``scores`` a JSON object per row).

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import EXAMPLES
+
 from themesift.cli import main
 
 EXAMPLE = EXAMPLES / "comments.csv"
@@ -46,7 +46,8 @@ def test_classify_keeps_every_row_and_column_in_order(tmp_path, default_model, s
     assert main(["classify", str(src), "-o", str(out), "--text-column", "comment", "--quiet"]) == 0
     got = {".csv": lambda: pd.read_csv(out, dtype=str, keep_default_na=False),
            ".jsonl": lambda: pd.read_json(out, lines=True, dtype=False),
-           ".parquet": lambda: pd.read_parquet(out), ".xlsx": lambda: pd.read_excel(out, dtype=str).fillna("")}[suffix]()
+           ".parquet": lambda: pd.read_parquet(out),
+           ".xlsx": lambda: pd.read_excel(out, dtype=str).fillna("")}[suffix]()
     assert list(got.columns[:3]) == ["id", "department", "comment"]
     assert {"themes", "scores", "error", "warning"} <= set(got.columns)
     assert [str(x) for x in got["id"]] == [str(x) for x in source["id"]]
@@ -110,3 +111,69 @@ def test_train_and_evaluate_a_user_taxonomy(tmp_path):
     assert main(["evaluate", "--model", str(out), "--data", str(data), "--json", str(report)]) == 0
     scores = json.loads(report.read_text())
     assert scores["theme_polarity"]["micro"]["f1"] > 0.9
+
+
+# ---------------------------------------------------------------- issue #19: evaluate and shared flags
+
+RESTAURANT = Path(__file__).parent / "fixtures" / "train_restaurant.csv"  # id, comment, food, service, price
+
+
+@pytest.fixture(scope="module")
+def restaurant_model(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("restaurant") / "model"
+    assert main(["train", "--data", str(RESTAURANT), "--output", str(out)]) == 0
+    return out
+
+
+def test_evaluate_theme_columns_with_an_id_column(tmp_path, restaurant_model):
+    """Evaluate reads labels as train does, taking the theme columns from the model: an id or a
+    department column beside them no longer makes the file unreadable."""
+    plain = tmp_path / "plain.json"
+    assert main(["evaluate", "--model", str(restaurant_model), "--data", str(RESTAURANT), "--json", str(plain)]) == 0
+    frame = pd.read_csv(RESTAURANT, keep_default_na=False)
+    frame.insert(0, "respondent_id", [f"R-{i:04d}" for i in range(len(frame))])
+    frame["department"] = ["Front of house", "Kitchen"] * (len(frame) // 2) + ["Kitchen"] * (len(frame) % 2)
+    extra = tmp_path / "extra.xlsx"
+    frame.to_excel(extra, index=False)
+    scored = tmp_path / "extra.json"
+    assert main(["evaluate", "--model", str(restaurant_model), "--data", str(extra), "--json", str(scored)]) == 0
+    assert json.loads(scored.read_text()) == json.loads(plain.read_text())
+
+
+def test_evaluate_output_folder_checked_before_the_work(tmp_path, capsys, restaurant_model):
+    rc = main(["evaluate", "--model", str(restaurant_model), "--data", str(RESTAURANT),
+               "--json", str(tmp_path / "nodir" / "x.json")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--json" in err and "does not exist" in err and err.count("\n") == 1
+
+
+def test_every_command_shares_the_input_flags():
+    from themesift.cli import build_parser
+
+    parser = build_parser()
+    spark = parser.parse_args(["spark-classify", "in.parquet", "-o", "out"])
+    assert spark.text_column is None  # detected, as classify does (was "text")
+    for cmd in (["ensemble", "--member", "a", "--member", "b", "--dev", "d", "-o", "o"],
+                ["soup", "--member", "a", "--member", "b", "--dev", "d", "-o", "o"],
+                ["evaluate", "--data", "d"], ["cv", "--data", "d"], ["train", "--data", "d", "-o", "o"]):
+        args = parser.parse_args([*cmd, "--label-columns", "food,price", "--polarities", "positive,negative",
+                                  "--text-column", "comment", "--labels-column", "gold"])
+        assert (args.label_columns, args.polarities, args.text_column, args.labels_column) == (
+            "food,price", "positive,negative", "comment", "gold"), cmd
+    assert parser.parse_args(["classify", "i.csv", "-o", "o.csv"]).text_column is None
+    assert parser.parse_args(["report", "p.csv", "-o", "r.html"]).text_column is None
+
+
+def test_ensemble_reads_dev_with_label_columns(tmp_path, restaurant_model):
+    """`ensemble --label-columns`: a dev file whose theme columns sit beside a non-polarity column."""
+    other = tmp_path / "other"
+    assert main(["train", "--data", str(RESTAURANT), "--output", str(other), "--seed", "1",
+                 "--param", "ngram_max=1"]) == 0
+    frame = pd.read_csv(RESTAURANT, keep_default_na=False)
+    frame["notes"] = "free text"
+    dev = tmp_path / "dev.csv"
+    frame.to_csv(dev, index=False)
+    out = tmp_path / "ens"
+    assert main(["ensemble", "--member", str(restaurant_model), "--member", str(other), "--dev", str(dev),
+                 "--label-columns", "food,service,price", "--text-column", "comment", "-o", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["dev"]["n"] == len(frame)

@@ -81,7 +81,8 @@ def test_all_layouts_hash_identically(list_parquet):
 
 def _write_csv(tmp_path: Path, labels: list[str], name: str = "bad.csv") -> Path:
     path = tmp_path / name
-    pd.DataFrame({"text": [f"comment number {i}" for i in range(len(labels))], "labels": labels}).to_csv(path, index=False)
+    pd.DataFrame({"text": [f"comment number {i}" for i in range(len(labels))], "labels": labels}).to_csv(
+        path, index=False)
     return path
 
 
@@ -174,7 +175,8 @@ def test_trained_thresholds_are_stored_and_reloaded(tmp_path):
     result = train(cfg)
     stored = json.loads((result.path / "thresholds.json").read_text("utf-8"))
     assert stored == dict(zip(result.model.themes, map(float, result.model.thresholds_)))
-    assert stored == result.metrics["thresholds"] == json.loads((result.path / "metrics.json").read_text())["thresholds"]
+    metrics = json.loads((result.path / "metrics.json").read_text())
+    assert stored == result.metrics["thresholds"] == metrics["thresholds"]
     loaded = load_artifact(result.path)
     assert np.array_equal(loaded.thresholds_, result.model.thresholds_)
     data = load_labeled(RESTAURANT, text_column="comment")
@@ -246,7 +248,8 @@ def test_output_that_is_not_a_model_is_refused_before_training(tmp_path, capsys)
     """`--output ~/Documents` (a typo, the data folder) must never be deleted: refused, unless --force."""
     src = tmp_path / "train.csv"
     pd.DataFrame({"text": ["pay is poor", "great team", "slow tools", "nice boss"] * 5,
-                  "labels": ["pay:negative", "team:positive", "tools:negative", "boss:positive"] * 5}).to_csv(src, index=False)
+                  "labels": ["pay:negative", "team:positive", "tools:negative", "boss:positive"] * 5}).to_csv(
+        src, index=False)
     documents = tmp_path / "Documents"
     documents.mkdir()
     (documents / "thesis.docx").write_text("years of work", "utf-8")
@@ -267,3 +270,96 @@ def test_output_that_is_not_a_model_is_refused_before_training(tmp_path, capsys)
     assert main(["ensemble", "--member", str(tmp_path / "empty"), "--member", str(documents), "--dev", str(src),
                  "-o", str(a_file)]) == 2
     assert a_file.read_text("utf-8") == "keep me"
+
+
+# ---------------------------------------------------------------- issue #19 / #20 row 17
+
+def test_case_variants_of_a_theme_name_the_row(tmp_path):
+    data = tmp_path / "case.csv"
+    data.write_text("text,labels\nGreat boss,manager_support:positive\nPay is low,pay:negative\n"
+                    "Boss never listens,MANAGER_SUPPORT:negative\n")
+    with pytest.raises(LabelDataError, match=r"case.csv, row 3, column 'labels': theme 'MANAGER_SUPPORT' "
+                                             r"differs only in case from 'manager_support'"):
+        load_labeled(data)
+
+
+def test_case_variant_between_train_and_dev_is_refused(tmp_path, capsys):
+    train_file, dev_file = tmp_path / "train.csv", tmp_path / "dev.csv"
+    pd.DataFrame({"text": [f"Great boss {i}" for i in range(8)],
+                  "labels": ["manager_support:positive"] * 8}).to_csv(train_file, index=False)
+    pd.DataFrame({"text": ["Bad boss"], "labels": ["Manager_Support:negative"]}).to_csv(dev_file, index=False)
+    rc = main(["train", "--data", str(train_file), "--dev", str(dev_file), "--output", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "dev.csv, row 1: theme 'Manager_Support' differs only in case" in err
+    assert err.count("\n") == 1
+
+
+def test_a_labels_column_of_numbers_is_refused_naming_file_row_column(tmp_path, capsys):
+    data = tmp_path / "codes.csv"
+    pd.DataFrame({"text": [f"comment {i}" for i in range(60)], "labels": [str(i) for i in range(60)]}).to_csv(
+        data, index=False)
+    rc = main(["train", "--data", str(data), "--output", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert rc == 2 and not (tmp_path / "m").exists()
+    assert "codes.csv, row 1, column 'labels'" in err and "is a number, not a theme name" in err
+    assert err.count("\n") == 1
+
+
+def test_every_labels_cell_empty_is_one_line(tmp_path, capsys):
+    data = tmp_path / "empty_labels.csv"
+    pd.DataFrame({"text": [f"comment {i}" for i in range(20)], "labels": [""] * 20}).to_csv(data, index=False)
+    rc = main(["train", "--data", str(data), "--output", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no row has a label" in err and "Traceback" not in err
+
+
+def test_theme_columns_of_the_model_ignore_id_and_other_columns(tmp_path):
+    frame = pd.read_csv(RESTAURANT, keep_default_na=False)
+    frame.insert(0, "respondent_id", range(1000, 1000 + len(frame)))
+    frame["department"] = "Front of house"
+    path = tmp_path / "extra.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(LabelDataError, match="no labels column"):
+        load_labeled(path)  # nothing says which columns are themes
+    data = load_labeled(path, known_themes=("food", "service", "price", "ambience"))
+    assert data.label_sets == load_labeled(RESTAURANT).label_sets
+
+
+def test_train_config_is_the_source_of_truth_flags_override_what_was_typed(tmp_path):
+    """Issue #19: `train --config cfg.json --data D --output O` ran into TrainConfig(... missing data,
+    output) and argparse defaults overwrote the config's seed, dev size and family."""
+    data = tmp_path / "train.csv"
+    texts = [f"{t} {i}" for i in range(8) for t in ("Lovely food", "Rude waiter", "Cold soup", "Kind staff")]
+    labels = ["food:positive", "service:negative", "food:negative", "service:positive"] * 8
+    pd.DataFrame({"comment": texts, "labels": labels}).to_csv(data, index=False)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"family": "tfidf", "seed": 7, "dev_size": 0.25, "params": {"min_df": 1}}))
+    assert main(["train", "--config", str(cfg), "--data", str(data), "--output", str(tmp_path / "a")]) == 0
+    config = json.loads((tmp_path / "a" / "metrics.json").read_text())["config"]
+    assert (config["seed"], config["dev_size"], config["params"]["min_df"]) == (7, 0.25, 1)
+    assert config["text_column"] is None and config["data"] == str(data)
+    cfg.write_text(json.dumps({"data": str(data), "output": str(tmp_path / "b"), "seed": 7,
+                               "params": {"min_df": 1, "ngram_max": 1}}))
+    assert main(["train", "--config", str(cfg), "--seed", "2", "--param", "ngram_max=2"]) == 0
+    config = json.loads((tmp_path / "b" / "metrics.json").read_text())["config"]
+    assert (config["seed"], config["params"]) == (2, {"min_df": 1, "ngram_max": 2})
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("{not json", "not valid JSON"), ('{"sed": 1}', "unknown setting 'sed'"), ("[1]", "expected a JSON object"),
+    ('{"family": "tfidf"}', "--data is required"),
+])
+def test_bad_train_config_is_one_line(tmp_path, capsys, content, needle):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(content)
+    rc = main(["train", "--config", str(cfg)])
+    err = capsys.readouterr().err
+    assert rc == 2 and needle in err and err.count("\n") == 1, err
+
+
+def test_dev_size_out_of_range_is_one_line_naming_the_flag(tmp_path, capsys):
+    data = tmp_path / "t.csv"
+    data.write_text("text,labels\na,pay:positive\nb,pay:negative\n")
+    rc = main(["train", "--data", str(data), "--output", str(tmp_path / "m"), "--dev-size", "1.5"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--dev-size must be between 0 and 1" in err

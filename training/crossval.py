@@ -17,6 +17,7 @@ from themesift.models.labels import LabelSpace
 from themesift.models.registry import make_model
 from themesift.training.data import LabeledData, load_labeled
 from themesift.training.evaluate import evaluate_label_sets
+from themesift.training.labels_io import LabelDataError
 from themesift.training.splits import kfold, train_test_split
 from themesift.training.thresholds import tune_thresholds
 
@@ -44,7 +45,7 @@ def _summary(fold_metrics: list[dict]) -> dict:
 
 
 def cross_validate(data: str | Path | LabeledData, *, family: str = "tfidf", folds: int = 5,
-                   params: dict | None = None, seed: int = 0, text_column: str = "text",
+                   params: dict | None = None, seed: int = 0, text_column: str | None = None,
                    labels_column: str | None = "labels", label_columns: Sequence[str] | None = None,
                    polarities: Sequence[str] | None = None, dev_size: float = 0.1, progress: bool = True) -> dict:
     """Train ``family`` on each of ``folds`` stratified folds; per-fold and mean ± std scores.
@@ -56,13 +57,16 @@ def cross_validate(data: str | Path | LabeledData, *, family: str = "tfidf", fol
     ``polarities`` widens the allowed polarity values (e.g. SemEval's ``conflict``).
     """
     if folds < 2:
-        raise ValueError("cross-validation needs at least 2 folds")
+        raise LabelDataError(f"--folds: cross-validation needs at least 2 folds, got {folds}")
     if not isinstance(data, LabeledData):
         data = load_labeled(data, text_column=text_column, labels_column=labels_column, label_columns=label_columns,
                             polarities=polarities)
     space = LabelSpace.from_label_sets(data.label_sets, data.polarities)
     if not space.themes:
-        raise ValueError(f"{data.source or 'data'}: no labels at all, nothing to cross-validate")
+        raise LabelDataError(f"{data.source or 'data'}: no labels at all, nothing to cross-validate")
+    distinct = len(set(data.texts))
+    if distinct < folds:
+        raise LabelDataError(f"--folds {folds}: {data.source or 'data'} has only {distinct} distinct texts")
     params = dict(params or {})
     params.setdefault("seed", seed)
     oof: list[list[str] | None] = [None] * len(data)

@@ -10,9 +10,8 @@ from typing import Sequence
 from themesift.models.audience import AudienceError, check_audience
 from themesift.models.labels import POLARITIES, LabelSpace
 from themesift.nlp.normalize import normalize_text, text_problem
-from themesift.nlp.tables import read_table, resolve_text_column
-from themesift.training.labels_io import (LabelDataError, is_polarity_column, parse_label_column,
-                                          parse_theme_columns)
+from themesift.nlp.tables import PARSE_ERROR, TableError, read_table, resolve_text_column
+from themesift.training.labels_io import LabelDataError, is_polarity_column, parse_label_column, parse_theme_columns
 
 
 @dataclass
@@ -34,11 +33,11 @@ class LabeledData:
             h.update(b"\n")
         return "sha256:" + h.hexdigest()
 
-    def subset(self, idx: Sequence[int]) -> "LabeledData":
+    def subset(self, idx: Sequence[int]) -> LabeledData:
         return LabeledData([self.texts[i] for i in idx], [self.label_sets[i] for i in idx], self.source,
                            self.polarities, None if self.audiences is None else [self.audiences[i] for i in idx])
 
-    def __add__(self, other: "LabeledData") -> "LabeledData":
+    def __add__(self, other: LabeledData) -> LabeledData:
         audiences = None
         if self.audiences is not None or other.audiences is not None:
             audiences = (self.audiences or [None] * len(self)) + (other.audiences or [None] * len(other))
@@ -46,31 +45,53 @@ class LabeledData:
                            f"{self.source} + {other.source}", self.polarities, audiences)
 
 
-def load_labeled(path: str | Path, *, text_column: str = "text", labels_column: str | None = "labels",
+def load_labeled(path: str | Path, *, text_column: str | None = None, labels_column: str | None = "labels",
                  label_columns: Sequence[str] | None = None, label_space: LabelSpace | None = None,
                  encoding: str | None = None, polarities: Sequence[str] | None = None,
-                 audience_column: str | None = None, exclude: Sequence[str] = ()) -> LabeledData:
-    """Read texts and label sets; every bad value is an error naming file, row and value.
+                 audience_column: str | None = None, exclude: Sequence[str] = (),
+                 known_themes: Sequence[str] | None = None) -> LabeledData:
+    """Read texts and label sets from a file; every bad value is an error naming file, row and value.
+
+    See :func:`labeled_from_frame` for the layouts and options.
+    """
+    source = str(path)
+    frame = read_table(path, encoding=encoding)
+    if PARSE_ERROR in frame:
+        bad = frame[frame[PARSE_ERROR].notna()]  # None on good rows (astype(str) would make it "None")
+        if len(bad):
+            raise LabelDataError(f"{source}: {bad[PARSE_ERROR].iloc[0]}")
+        frame = frame.drop(columns=[PARSE_ERROR])
+    return labeled_from_frame(frame, source, text_column=text_column, labels_column=labels_column,
+                              label_columns=label_columns, label_space=label_space, polarities=polarities,
+                              audience_column=audience_column, exclude=exclude, known_themes=known_themes)
+
+
+def labeled_from_frame(frame, source: str = "data", *, text_column: str | None = None,
+                       labels_column: str | None = "labels", label_columns: Sequence[str] | None = None,
+                       label_space: LabelSpace | None = None, polarities: Sequence[str] | None = None,
+                       audience_column: str | None = None, exclude: Sequence[str] = (),
+                       known_themes: Sequence[str] | None = None) -> LabeledData:
+    """Texts and label sets from a table (a file read, or a DataFrame given to ``themesift.train``).
 
     Labels come from ``labels_column`` (a list or ``;``-separated ``theme:polarity``), or
     from ``label_columns`` (one column per theme holding a polarity or blank). When the
-    labels column is absent and every other column holds only polarities and blanks,
-    those columns are taken as theme columns. ``polarities`` widens the allowed polarity values
-    (e.g. SemEval's ``conflict``); default: the label space's, else positive/negative/neutral.
+    labels column is absent, the theme columns are those named after a theme the model or
+    taxonomy knows (``known_themes``, else ``label_space``'s), plus any other column holding
+    only polarities and blanks; other columns (ids, departments) are then ignored. Without
+    known themes, every column but the text, id and source columns must be such a column.
+    ``polarities`` widens the allowed polarity values (e.g. SemEval's ``conflict``); default:
+    the label space's, else positive/negative/neutral.
     ``audience_column`` (default: a column named ``audience``, when there is one) holds each row's
     ``employee`` / ``customer`` (blank: unknown), which trains the model's audience detector.
     ``exclude`` (``COLUMN=VALUE`` strings) leaves out the rows where COLUMN holds VALUE, e.g. one
     source whose licence does not fit; row numbers in errors then count the rows kept.
     """
-    source = str(path)
     pols = tuple(polarities) if polarities else (label_space.polarities if label_space else POLARITIES)
-    frame = read_table(path, encoding=encoding)
-    if "_parse_error" in frame:
-        bad = frame[frame["_parse_error"].notna()]  # None on good rows (astype(str) would make it "None")
-        if len(bad):
-            raise LabelDataError(f"{source}: {bad['_parse_error'].iloc[0]}")
     frame = _drop_excluded(frame, exclude, source)
-    text_column = resolve_text_column(list(frame.columns), text_column)
+    try:
+        text_column = resolve_text_column(list(frame.columns), text_column)
+    except TableError as exc:
+        raise LabelDataError(f"{source}: {exc} (--text-column)") from None
     if label_columns:
         missing = [c for c in label_columns if c not in frame.columns]
         if missing:
@@ -81,8 +102,11 @@ def load_labeled(path: str | Path, *, text_column: str = "text", labels_column: 
                                         polarities=pols)
     else:
         others = [c for c in frame.columns if c not in (text_column, audience_column, "audience")]
-        detected = [c for c in others if is_polarity_column(frame[c].tolist(), pols)]
-        if not detected or len(detected) != len([c for c in others if c.lower() not in ("id", "source")]):
+        known = set(known_themes if known_themes is not None else (label_space.themes if label_space else ()))
+        detected = [c for c in others if c in known or is_polarity_column(frame[c].tolist(), pols)]
+        uses_known = any(c in known for c in detected)
+        if not detected or (not uses_known and len(detected) != len(
+                [c for c in others if str(c).lower() not in ("id", "source")])):
             raise LabelDataError(f"{source}: no labels column {labels_column!r}; columns are {list(frame.columns)} "
                                  "(use --labels-column, or --label-columns for one column per theme)")
         label_sets = parse_theme_columns(frame, detected, source=source, polarities=pols)
@@ -93,13 +117,40 @@ def load_labeled(path: str | Path, *, text_column: str = "text", labels_column: 
             raise LabelDataError(f"{source}, row {i + 1}, column {text_column!r}: {problem} text")
         texts.append(normalize_text(value))
     if label_space is not None:
-        for i, labels in enumerate(label_sets):
-            for label in labels:
-                theme = label.split(":")[0]
-                if theme not in label_space.themes:
-                    raise LabelDataError(f"{source}, row {i + 1}: theme {theme!r} is not in the taxonomy "
-                                         f"({', '.join(label_space.themes)})")
+        _check_in_space(label_sets, label_space, source)
     return LabeledData(texts, label_sets, source, pols, _audiences(frame, audience_column, source))
+
+
+def labeled_from_lists(texts: Sequence[str], labels: Sequence, *, source: str = "labels",
+                       polarities: Sequence[str] | None = None,
+                       label_space: LabelSpace | None = None) -> LabeledData:
+    """Texts and labels given in memory (``themesift.train(texts, labels)``): each labels item a
+    list of ``theme:polarity`` strings or one ``;``-separated string; errors name the row."""
+    texts, labels = list(texts), list(labels)
+    if len(texts) != len(labels):
+        raise LabelDataError(f"{len(texts)} texts but {len(labels)} label sets: give one label set per text")
+    pols = tuple(polarities) if polarities else (label_space.polarities if label_space else POLARITIES)
+    label_sets = parse_label_column(labels, source=source, column="labels", polarities=pols)
+    clean = []
+    for i, value in enumerate(texts):
+        problem = text_problem(value)
+        if problem:
+            raise LabelDataError(f"texts, row {i + 1}: {problem} text")
+        clean.append(normalize_text(value))
+    if label_space is not None:
+        _check_in_space(label_sets, label_space, source)
+    return LabeledData(clean, label_sets, source, pols)
+
+
+def _check_in_space(label_sets: list[list[str]], label_space: LabelSpace, source: str) -> None:
+    by_case = {t.casefold(): t for t in label_space.themes}
+    for i, labels in enumerate(label_sets):
+        for label in labels:
+            theme = label.split(":")[0]
+            if theme not in label_space.themes:
+                hint = f"; did you mean {by_case[theme.casefold()]!r}?" if theme.casefold() in by_case else ""
+                raise LabelDataError(f"{source}, row {i + 1}: theme {theme!r} is not in the taxonomy "
+                                     f"({', '.join(label_space.themes)}){hint}")
 
 
 def _drop_excluded(frame, exclude: Sequence[str], source: str):

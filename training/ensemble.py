@@ -31,7 +31,8 @@ class CombinedResult:
 def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
                    weights: Sequence[float] | None = None, routes: dict[str, Sequence[float]] | None = None,
                    test: str | Path | None = None, text_column: str | None = None,
-                   labels_column: str = "labels", force: bool = False) -> CombinedResult:
+                   labels_column: str = "labels", label_columns: Sequence[str] | None = None,
+                   polarities: Sequence[str] | None = None, force: bool = False) -> CombinedResult:
     """Average ``members``' probabilities (weighted; per audience with ``routes``), tune per-theme
     thresholds on ``dev``, save."""
     if len(members) < 2:
@@ -43,13 +44,17 @@ def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str |
     extra = {"weights": list(model._weights())}
     if routes:
         extra["routes"] = {a: list(model._weights(a)) for a in routes}
-    return _tune_and_save(model, "ensemble", members, models, started, dev, output, test=test,
-                          text_column=text_column, labels_column=labels_column, extra=extra, force=force)
+    read = {"text_column": text_column, "labels_column": labels_column, "label_columns": label_columns,
+            "polarities": polarities}
+    return _tune_and_save(model, "ensemble", members, models, started, dev, output, test=test, read=read,
+                          extra=extra, force=force)
 
 
 def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: str | Path, *,
                thresholds_from: str | Path | None = None, test: str | Path | None = None,
-               text_column: str | None = None, labels_column: str = "labels", force: bool = False) -> CombinedResult:
+               text_column: str | None = None, labels_column: str = "labels",
+               label_columns: Sequence[str] | None = None, polarities: Sequence[str] | None = None,
+               force: bool = False) -> CombinedResult:
     """Average the weights of finetune ``members`` that share an ``init_seed`` (finetune_soup), tune
     per-theme thresholds on ``dev``, save one finetune artifact.
 
@@ -64,9 +69,10 @@ def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: st
     models = [load_artifact(m) for m in members]
     if any(m.family != "finetune" for m in models):
         raise ValueError("a soup averages finetune models; use `themesift ensemble` for other families")
+    read = {"text_column": text_column, "labels_column": labels_column, "label_columns": label_columns,
+            "polarities": polarities}
     return _tune_and_save(weight_soup(models), "finetune (weight soup)", members, models, started, dev, output,
-                          test=test, text_column=text_column, labels_column=labels_column,
-                          thresholds_from=thresholds_from, force=force)
+                          test=test, read=read, thresholds_from=thresholds_from, force=force)
 
 
 def _thresholds_of(model: ThemeClassifier, source: str | Path) -> tuple[dict, dict | None, dict | None]:
@@ -83,11 +89,14 @@ def _thresholds_of(model: ThemeClassifier, source: str | Path) -> tuple[dict, di
 
 
 def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: float, dev, output, *, test,
-                   text_column, labels_column, extra: dict | None = None,
+                   read: dict, extra: dict | None = None,
                    thresholds_from: str | Path | None = None, force: bool = False) -> CombinedResult:
+    """``read``: the shared labeled-input flags (text_column, labels_column, label_columns, polarities)."""
     space = model.label_space_
-    load = lambda path: load_labeled(path, text_column=text_column, labels_column=labels_column,  # noqa: E731
-                                     label_space=space, polarities=space.polarities)
+
+    def load(path):
+        return load_labeled(path, label_space=space, known_themes=space.themes,
+                            **{**read, "polarities": read.get("polarities") or space.polarities})
     if thresholds_from is not None:
         thresholds, dev_scores, dev_info = _thresholds_of(model, thresholds_from)
         model.set_thresholds(thresholds)
@@ -106,7 +115,8 @@ def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: 
                      met.get("training_seconds")} for m, mm, met in zip(members, models, member_metrics)],
         **(extra or {}),
         "seed": model.seed,
-        "data": {"train": (member_metrics[0].get("data") or {}).get("train", {"path": "see members", "rows": 0, "hash": ""}),
+        "data": {"train": (member_metrics[0].get("data") or {}).get("train",
+                                                                     {"path": "see members", "rows": 0, "hash": ""}),
                  "dev": dev_info},
         "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
         "training_seconds": round(sum(met.get("training_seconds") or 0 for met in member_metrics)

@@ -67,19 +67,54 @@ def evaluate_label_sets(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[s
     }
 
 
+def unknown_gold_themes(gold: Sequence[Sequence[str]], themes: Sequence[str]) -> dict[str, int]:
+    """{gold theme the model does not know: rows carrying it}, most frequent first. The model can
+    never find these, so they are misses that say nothing about it: reported apart, never hidden."""
+    known, counts = set(themes), {}
+    for labels in _themes_only(gold):
+        for theme in labels - known:
+            counts[theme] = counts.get(theme, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def add_unknown_themes(metrics: dict, gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
+                       themes: Sequence[str]) -> dict:
+    """Add ``unknown_themes`` (see :func:`unknown_gold_themes`) and, when there are some,
+    ``known_themes_only``: the scores with those gold labels left out."""
+    unknown = unknown_gold_themes(gold, themes)
+    if unknown:
+        metrics["unknown_themes"] = unknown
+        kept = [[lab for lab in labels if lab.split(":")[0] not in unknown] for labels in gold]
+        metrics["known_themes_only"] = evaluate_label_sets(kept, pred, themes=themes)
+    return metrics
+
+
+def format_unknown_themes(metrics: dict, limit: int = 8) -> str | None:
+    """The one-line warning for gold themes the model does not know, or None."""
+    unknown = metrics.get("unknown_themes")
+    if not unknown:
+        return None
+    names = ", ".join(f"{t} ({n})" for t, n in list(unknown.items())[:limit])
+    more = f", and {len(unknown) - limit} more" if len(unknown) > limit else ""
+    known = metrics["known_themes_only"]["theme"]["micro"]["f1"]
+    return (f"warning: {len(unknown)} gold theme{'s' if len(unknown) != 1 else ''} unknown to the model, "
+            f"counted as misses: {names}{more} (theme micro F1 without them: {known:.3f})")
+
+
 def evaluate_model(model, texts: Sequence[str], gold: Sequence[Sequence[str]]) -> dict:
-    return evaluate_label_sets(gold, model.predict(texts), themes=model.themes)
+    """``evaluate_label_sets`` of ``model``'s predictions, plus gold themes the model does not know."""
+    pred = model.predict(texts)
+    return add_unknown_themes(evaluate_label_sets(gold, pred, themes=model.themes), gold, pred, model.themes)
 
 
 def segment_values(values: Sequence[object]) -> list[str]:
     """Cell values as segment names: stripped strings, with blanks (empty, None, NaN) named
     :data:`BLANK_SEGMENT` so rows without a value are scored and seen, not dropped."""
-    import pandas as pd
+    from themesift.nlp.cells import is_missing
 
     out = []
     for value in values:
-        missing = pd.isna(value) if np.ndim(value) == 0 else False
-        name = "" if missing else str(value).strip()
+        name = "" if is_missing(value) else str(value).strip()
         out.append(name or BLANK_SEGMENT)
     return out
 
@@ -129,7 +164,8 @@ def evaluate_by(model, texts: Sequence[str], label_sets: Sequence[Sequence[str]]
     """``evaluate_model``'s metrics plus ``"by"``: {column: {segment: metrics}}, from ONE
     ``model.predict`` call shared by the overall figure and every segment."""
     pred = model.predict(texts)
-    metrics = evaluate_label_sets(label_sets, pred, themes=model.themes)
+    metrics = add_unknown_themes(evaluate_label_sets(label_sets, pred, themes=model.themes), label_sets, pred,
+                                 model.themes)
     metrics["by"] = evaluate_segments(label_sets, pred, segments, themes=model.themes)
     return metrics
 

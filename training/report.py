@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 import plotly.offline
 
-from themesift.nlp.atomic import atomic_write_text
 from themesift.models.base import ThemeClassifier, presence_scores
 from themesift.models.labels import UNKNOWN_POLARITY, LabelSpace, parse_label
+from themesift.nlp.atomic import atomic_write_text
 from themesift.training import report_charts as rc
 from themesift.training.calibration import calibration_report
 from themesift.training.data import LabeledData
-from themesift.training.evaluate import BLANK_SEGMENT, evaluate_label_sets, evaluate_segments
+from themesift.training.evaluate import BLANK_SEGMENT, add_unknown_themes, evaluate_label_sets, evaluate_segments
 
 LEVELS = (("theme", "theme"), ("theme_polarity", "theme:polarity"))
 N_ERRORS = 10  # per kind: false positives, missed themes, wrong polarity
@@ -59,7 +59,8 @@ def _compare(metrics: dict, other_metrics: dict) -> dict:
         per_label[level] = [
             {"label": lab, "support": (mine.get(lab) or theirs[lab])["support"],
              "f1": mine[lab]["f1"] if lab in mine else 0.0, "other_f1": theirs[lab]["f1"] if lab in theirs else 0.0,
-             "delta": round((mine[lab]["f1"] if lab in mine else 0.0) - (theirs[lab]["f1"] if lab in theirs else 0.0), 4)}
+             "delta": round((mine[lab]["f1"] if lab in mine else 0.0)
+                            - (theirs[lab]["f1"] if lab in theirs else 0.0), 4)}
             for lab in sorted(set(mine) | set(theirs))]
     return {"delta": delta, "per_label": per_label, "other": other_metrics}
 
@@ -107,7 +108,8 @@ def _per_label_section(metrics: dict) -> str:
                      rc.num(presence.get(r["label"], {}).get("average_precision"))]
                   for r in metrics["theme"]["per_label"]]
     label_rows = [[rc.td(r["label"])] + [rc.num(r[k]) for k in ("precision", "recall", "f1")]
-                  + [rc.num(r["support"], 0), rc.num(r["predicted"], 0)] for r in metrics["theme_polarity"]["per_label"]]
+                  + [rc.num(r["support"], 0), rc.num(r["predicted"], 0)]
+                  for r in metrics["theme_polarity"]["per_label"]]
     return ("<section id=\"per-label\"><h2>Per label</h2><p class=\"note\">Themes (polarity ignored), with the "
             "threshold the model uses and the average precision of its presence score.</p>"
             + rc.table(["theme", "precision", "recall", "F1", "support", "predicted", "threshold", "AP"], theme_rows,
@@ -173,7 +175,8 @@ def _errors_section(errors: dict) -> str:
 def _compare_section(compare: dict, names: tuple[str, str]) -> str:
     a, b = (rc.esc(n) for n in names)
     head_rows = [[rc.td(label), rc.td(avg)] + [rc.num(compare["delta"][level][avg][k], signed=True,
-                                                      key=f"delta.{level}.{avg}.{k}") for k in ("precision", "recall", "f1")]
+                                                      key=f"delta.{level}.{avg}.{k}")
+                                               for k in ("precision", "recall", "f1")]
                  for level, label in LEVELS for avg in ("micro", "macro")]
     html = (f"<section id=\"compare\"><h2>{a} vs {b}</h2><p class=\"note\">Deltas are {a} minus {b}.</p>"
             + rc.table(["level", "average", "Δ precision", "Δ recall", "Δ F1"], head_rows, numeric_from=2,
@@ -192,7 +195,8 @@ def evaluation_details(model: ThemeClassifier, data: LabeledData,
     space = model.label_space_
     proba = model.predict_proba(data.texts)
     pred_sets = model.decode(proba)
-    metrics = evaluate_label_sets(data.label_sets, pred_sets, themes=model.themes)
+    metrics = add_unknown_themes(evaluate_label_sets(data.label_sets, pred_sets, themes=model.themes),
+                                 data.label_sets, pred_sets, model.themes)
     if by:
         metrics["by"] = evaluate_segments(data.label_sets, pred_sets, by, themes=model.themes)
     y = encode_known(space, data.label_sets)
