@@ -227,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     _text_column_arg(p)
     p.add_argument("--title", default="Comment themes")
 
-    p = sub.add_parser("drivers", help="which themes move a score (rating, NPS, CSAT), with 95% intervals",
+    p = sub.add_parser("drivers", help="which themes move a score (rating, NPS, CSAT), with 95%% intervals",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description=DRIVERS_HELP)
     p.add_argument("predictions", metavar="PREDICTIONS", help="a 'themesift classify' output")
