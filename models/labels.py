@@ -12,6 +12,7 @@ This module is also the one parser of label text for the whole project: training
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -25,12 +26,12 @@ class LabelError(ValueError):
     """A label string that does not follow ``theme`` or ``theme:polarity``."""
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    """A code such as ``3`` or ``12.5``, not a theme name (``5g`` or ``nan`` still are names)."""
+    return _NUMBER.fullmatch(text) is not None
 
 
 def parse_label(label: str, polarities: Sequence[str] | None = POLARITIES) -> tuple[str, str | None]:
