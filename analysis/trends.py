@@ -119,7 +119,7 @@ def trends(label_sets: Sequence[Iterable[str] | None], dates: Sequence[object], 
             if k:
                 prev = order[k - 1]
                 row.update(previous_period=prev, previous_share=counts[prev] / totals[prev],
-                           **_change(counts[p], totals[p], counts[prev], totals[prev], confidence))
+                           **share_change(counts[p], totals[p], counts[prev], totals[prev], confidence))
             rows.append(row)
     out = pd.DataFrame(rows, columns=[c for c in TREND_COLUMNS if c != "q_value"])
     out.insert(out.columns.get_loc("p_value") + 1, "q_value", bh_qvalues(out["p_value"]))
@@ -128,7 +128,8 @@ def trends(label_sets: Sequence[Iterable[str] | None], dates: Sequence[object], 
     return out
 
 
-def _change(count: int, total: int, prev_count: int, prev_total: int, confidence: float) -> dict:
+def share_change(count: int, total: int, prev_count: int, prev_total: int, confidence: float = 0.95) -> dict:
+    """Difference of two shares (count/total - prev_count/prev_total): interval, test p-value."""
     from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
 
     change = count / total - prev_count / prev_total
