@@ -17,8 +17,12 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-AUDIENCES = ("employee", "customer")  # models.audience.AUDIENCES (not imported: no cycle, no numpy)
-BACKENDS = (None, "torch", "onnx", "onnx-int8")  # models.onnx_backend.BACKENDS, None = the default
+from themesift.models.audience import AUDIENCES
+
+# None (the default) + models.onnx_backend.BACKENDS, and finetune_network.POOLINGS: not imported, as
+# both modules pull in the runtimes; tests/test_model_files.py checks that the copies agree
+BACKENDS = (None, "torch", "onnx", "onnx-int8")
+POOLINGS = ("mean", "theme_attention")
 MAX_MEMBERS = 32
 MAX_WEIGHT = 1e6
 MAX_TEXT = 4096
@@ -91,7 +95,7 @@ PARAMS: dict[str, dict[str, Param]] = {
         "init_seed": Param("int", None, "seed of the head and adapter initialisation; None: seed", 0, 2**32 - 1,
                            optional=True),
         "pooling": Param("choice", "mean", "how token vectors become the heads' input",
-                         choices=("mean", "theme_attention")),
+                         choices=POOLINGS),
         "theme_pairs": Param("bool", False, "retired: lost on dev", retired=True),
         "ema": Param("float", 0.0, "retired: lost on dev", retired=True),
         "progress": Param("bool", True, "show a progress bar while training"),
@@ -125,7 +129,7 @@ def public_params(family: str) -> dict[str, Param]:
 def check_params(family: str, params: Mapping[str, Any], where: str = "") -> dict[str, Any]:
     """``params`` checked against the family's table; returns them without retired keys.
 
-    ``where`` prefixes every message (a file name, ``members[1].``). Raises ParamError naming
+    ``where`` prefixes every message (a file name, ``members[1]: ``). Raises ParamError naming
     the key and what it accepts."""
     if not isinstance(params, Mapping):
         raise ParamError(f"{where}{family} parameters must be an object of name: value, got {_show(params)}")

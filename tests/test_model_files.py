@@ -273,6 +273,13 @@ def test_each_family_table_matches_its_constructor(family):
         check_params(family, {key: default})  # the default is within its own range
 
 
+def test_the_tables_choices_are_those_of_the_runtimes():
+    from themesift.models import finetune_network, onnx_backend
+    from themesift.models.params import BACKENDS, POOLINGS
+
+    assert (None, *onnx_backend.BACKENDS) == BACKENDS and POOLINGS == finetune_network.POOLINGS
+
+
 @pytest.mark.parametrize("family, key, value", [
     ("tfidf", "ngram_max", 10**9), ("tfidf", "ngram_max", 2.5), ("tfidf", "min_df", True), ("tfidf", "C", -1),
     ("finetune", "lora_alpha", 1e308), ("finetune", "epochs", 0), ("finetune", "lr", math.inf),
