@@ -51,3 +51,31 @@ def trends_from_file(path: str | os.PathLike[str], time: str, *, period: str = "
 
     df = read_classified(path)
     return trends(row_labels(df), column(df, time, "--time").tolist(), period=period, dayfirst=dayfirst)
+
+
+def link_from_files(employee_path: str | os.PathLike[str], customer_path: str | os.PathLike[str], unit: str, *,
+                    time: str | None = None, period: str = "quarter", lag: int = 0, dayfirst: bool | None = None,
+                    employee_scores: list[str] = (), customer_scores: list[str] = (), min_units: int = 10,
+                    min_group_size: int = 5, bootstrap: int = 1000) -> pd.DataFrame:
+    """:func:`themesift.analysis.link` on two classify outputs sharing a unit column."""
+    from themesift.analysis.link import link, period_units, unit_profile
+
+    profiles, small, undated = [], [], []
+    sides = ((employee_path, 0, employee_scores, "--employee-score"),
+             (customer_path, lag, customer_scores, "--customer-score"))
+    for path, shift, score_columns, score_flag in sides:
+        df = read_classified(path)
+        labels = row_labels(df)
+        units = column(df, unit, "--unit").tolist()
+        if time is not None:
+            units, bad = period_units(units, column(df, time, "--time").tolist(), period, shift, dayfirst)
+            labels = [None if u is None else lab for u, lab in zip(units, labels)]
+            undated.append(len(bad))
+        scores = {name: column(df, name, score_flag).tolist() for name in score_columns}
+        profile, n_small = unit_profile(labels, units, scores=scores, min_group_size=min_group_size)
+        profiles.append(profile)
+        small.append(n_small)
+    table = link(*profiles, min_units=min_units, bootstrap=bootstrap)
+    table.attrs.update(small_units={"employee": small[0], "customer": small[1]},
+                       undated_rows={"employee": undated[0], "customer": undated[1]} if undated else None)
+    return table
