@@ -77,6 +77,17 @@ month-first with slashes (decided from the data, or --dayfirst/--monthfirst), Ex
 or datetimes; rows with no usable date, and rows flagged by classify, are left out and counted."""
 
 
+LINK_HELP = """\
+Per unit (store, branch, team: the --unit column both files share), each label's share of the
+unit's comments on each side, and the unit mean of any --employee-score/--customer-score column.
+For every employee label x customer label: Spearman's rho across the units both sides have, a 95%
+percentile bootstrap interval over units (1,000 resamples), the p-value and the Benjamini-Hochberg
+q-value over all pairs (read q < 0.05 as a real link). With --time and --lag N, a unit in employee
+period t is paired with the same unit in customer period t + N. Units with fewer than
+--min-group-size comments on a side are left out and counted; fewer than --min-units shared units
+is refused. These are correlations between units, not people, and not causes."""
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -248,6 +259,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="read 03/04/2026 as 3 April (default: decided from the data when it can be)")
     order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
                        help="read 03/04/2026 as 4 March")
+    p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
+
+    p = sub.add_parser("link", help="employee themes against customer themes across units (stores, teams)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, description=LINK_HELP)
+    p.add_argument("employee", metavar="EMPLOYEE", help="'themesift classify' output of employee comments")
+    p.add_argument("customer", metavar="CUSTOMER", help="'themesift classify' output of customer comments")
+    p.add_argument("--unit", required=True, metavar="COL", help="the column both files share (store, branch, team)")
+    p.add_argument("--time", default=None, metavar="COL", help="a date column in both files: pair unit-periods")
+    p.add_argument("--period", choices=("week", "month", "quarter", "year"), default="quarter")
+    p.add_argument("--lag", type=int, default=0, metavar="N",
+                   help="with --time: employee period t against customer period t + N (default 0)")
+    p.add_argument("--employee-score", action="append", default=[], metavar="COL",
+                   help="a numeric employee column (e.g. enps) to link as a unit mean (repeatable)")
+    p.add_argument("--customer-score", action="append", default=[], metavar="COL",
+                   help="a numeric customer column (e.g. csat) to link as a unit mean (repeatable)")
+    p.add_argument("--min-units", type=_positive_int, default=10, metavar="N",
+                   help="refuse with fewer shared units (default 10)")
+    p.add_argument("--min-group-size", type=_positive_int, default=5, metavar="N",
+                   help="units with fewer comments on a side are left out (default 5)")
     p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
 
     p = sub.add_parser("serve", help="HTTP API over predict (FastAPI + uvicorn)",

@@ -261,6 +261,101 @@ def cmd_report(args: Namespace) -> int:
     return 0
 
 
+def cmd_drivers(args: Namespace) -> int:
+    from themesift.analysis.drivers import AnalysisError
+    from themesift.analysis.predictions import drivers_from_file
+
+    try:
+        table = _run(drivers_from_file, args.predictions, args.score, kind=args.score_type, min_count=args.min_count)
+    except AnalysisError as exc:
+        raise UserError(str(exc)) from None
+    attrs = table.attrs
+    unit = "NPS points" if args.score_type == "nps" else f"points of {args.score}"
+    print(f"{attrs['n_scored']} scored comments, mean {attrs['mean_score']:.2f}; impact in {unit}, "
+          "95% interval, q = Benjamini-Hochberg")
+    if attrs["n_excluded"]:
+        rows = ", ".join(map(str, attrs["excluded_rows"][:10])) + (" ..." if attrs["n_excluded"] > 10 else "")
+        print(f"left out: {attrs['n_excluded']} rows with a blank or non-numeric {args.score!r} (rows {rows})")
+    shown = table[table["estimated"]]
+    for r in shown.itertuples():
+        mark = "*" if r.q_value < 0.05 else " "
+        print(f"{mark} {r.label:<36} n={r.n:<6} impact {r.impact:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
+              f"  q={r.q_value:.3g}")
+    small = table[~table["estimated"]]
+    if len(small):
+        print(f"not estimated (fewer than {args.min_count} scored comments): "
+              + ", ".join(f"{r.label} ({r.n})" for r in small.itertuples()))
+    if args.output:
+        from themesift.nlp.table_writer import write_table
+
+        rounded = table.round({c: 4 for c in ("share", "mean_with", "mean_without", "impact", "ci_low", "ci_high",
+                                               "score_without", "delta_without")})
+        _run(write_table, rounded, args.output)
+        print(f"drivers written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_trends(args: Namespace) -> int:
+    from themesift.analysis.drivers import AnalysisError
+    from themesift.analysis.predictions import trends_from_file
+
+    try:
+        table = _run(trends_from_file, args.predictions, args.time, period=args.period, dayfirst=args.dayfirst)
+    except AnalysisError as exc:
+        raise UserError(str(exc)) from None
+    attrs = table.attrs
+    counts = ", ".join(f"{p} {n}" for p, n in attrs["comments_per_period"].items())
+    print(f"comments per {args.period}: {counts or 'none'}")
+    if attrs["n_excluded"]:
+        rows = ", ".join(map(str, attrs["excluded_rows"][:10])) + (" ..." if attrs["n_excluded"] > 10 else "")
+        print(f"left out: {attrs['n_excluded']} rows with no usable date in {args.time!r} (rows {rows})")
+    moved = table[table["q_value"] < 0.05].sort_values("q_value")
+    if moved.empty:
+        print("no significant change (every q >= 0.05)")
+    for r in moved.itertuples():
+        print(f"* {r.label:<36} {r.previous_period} -> {r.period}: {r.previous_share:.1%} -> {r.share:.1%} "
+              f"({r.change:+.1%} [{r.ci_low:+.1%}, {r.ci_high:+.1%}], q={r.q_value:.3g})")
+    if args.output:
+        from themesift.nlp.table_writer import write_table
+
+        _run(write_table, table.round({c: 4 for c in ("share", "previous_share", "change", "ci_low", "ci_high")}),
+             args.output)
+        print(f"trends written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_link(args: Namespace) -> int:
+    from themesift.analysis.drivers import AnalysisError
+    from themesift.analysis.predictions import link_from_files
+
+    if args.lag and args.time is None:
+        raise UserError("--lag needs --time (the date column that defines the periods)")
+    try:
+        table = _run(link_from_files, args.employee, args.customer, args.unit, time=args.time, period=args.period,
+                     lag=args.lag, dayfirst=None, employee_scores=args.employee_score,
+                     customer_scores=args.customer_score, min_units=args.min_units,
+                     min_group_size=args.min_group_size)
+    except AnalysisError as exc:
+        raise UserError(str(exc)) from None
+    small = table.attrs["small_units"]
+    what = "unit-periods" if args.time else "units"
+    print(f"{table.attrs['n_units']} {what} with at least {args.min_group_size} comments on both sides "
+          f"(left out as too small: {small['employee']} employee, {small['customer']} customer); "
+          "units, not people; correlation, not cause")
+    strong = table[table["q_value"] < 0.05]
+    if strong.empty:
+        print("no significant link (every q >= 0.05)")
+    for r in strong.head(15).itertuples():
+        print(f"* {r.employee_theme:<32} ~ {r.customer_theme:<28} rho {r.rho:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+              f"  q={r.q_value:.3g}")
+    if args.output:
+        from themesift.nlp.table_writer import write_table
+
+        _run(write_table, table.round({"rho": 4, "ci_low": 4, "ci_high": 4}), args.output)
+        print(f"link written to {args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args: Namespace) -> int:
     from themesift.serve.http import ServeConfigError, run_server
 
@@ -282,5 +377,5 @@ def cmd_spark_classify(args: Namespace) -> int:
 COMMANDS = {
     "predict": cmd_predict, "classify": cmd_classify, "train": cmd_train, "evaluate": cmd_evaluate,
     "cv": cmd_cv, "ensemble": cmd_ensemble, "soup": cmd_soup, "report": cmd_report, "serve": cmd_serve,
-    "spark-classify": cmd_spark_classify,
+    "spark-classify": cmd_spark_classify, "drivers": cmd_drivers, "trends": cmd_trends, "link": cmd_link,
 }
