@@ -119,7 +119,7 @@ def load_tensors(path: str | Path, root: str | Path | None = None) -> dict[str, 
     try:
         tensors = load_file(str(real))
     except Exception as exc:  # SafetensorError, or a dtype numpy lacks
-        raise ModelFileError(f"{path}: not a valid safetensors file ({_first_line(exc)})") from None
+        raise ModelFileError(f"{path}: not a valid safetensors file ({first_line(exc)})") from None
     _check_finite(path, tensors.items())
     return tensors
 
@@ -138,7 +138,7 @@ def check_tensors(path: str | Path, root: str | Path | None = None) -> None:
     except ModelFileError:
         raise
     except Exception as exc:
-        raise ModelFileError(f"{path}: not a valid safetensors file ({_first_line(exc)})") from None
+        raise ModelFileError(f"{path}: not a valid safetensors file ({first_line(exc)})") from None
 
 
 def _check_finite(path: str | Path, tensors) -> None:
@@ -147,7 +147,8 @@ def _check_finite(path: str | Path, tensors) -> None:
             raise ModelFileError(f"{path}: tensor {name!r} holds NaN or infinite values")
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 

@@ -245,8 +245,8 @@ class ThemeClassifier:
         except ModelFileError:
             raise
         except (KeyError, RuntimeError, ValueError, TypeError, IndexError, OSError) as exc:
-            raise ModelFileError(f"{path}: its weights do not match its {artifact.CONFIG} and {artifact.LABELS} "
-                                 f"({artifact._first_line(exc)})") from None
+            raise ModelFileError(f"{path}: its weights could not be loaded with its {artifact.CONFIG} and "
+                                 f"{artifact.LABELS} ({artifact.first_line(exc)})") from None
         _check_max_length(model, config_file)
         return model
 

@@ -222,7 +222,8 @@ def test_default_models_finetune_member_with_hostile_params_is_refused(default_c
 
 
 @pytest.mark.parametrize("key, value, words", [("max_length", 1024, "limit of 512 tokens"),
-                                               ("lora_r", 0, "weights do not match")])
+                                               ("lora_r", 0, "could not be loaded"),
+                                               ("base_model", "/etc", "could not be loaded")])
 def test_default_models_finetune_member_params_that_do_not_fit_its_weights(default_copy, tmp_path, key, value,
                                                                            words):
     """In range, but not for these weights or this base model (M71): refused at load, not mid-predict."""
