@@ -357,9 +357,10 @@ class TableWriter:
                 arrays[col] = pa.array([None if _is_missing(v) else str(v) for v in df[col]], type=pa.string())
         table = pa.table(arrays)
         if self._schema is None:
-            # all-null columns of the first chunk become strings so later chunks can fill them
-            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                      for f in table.schema]
+            # all-null columns of the first chunk become strings so later chunks can fill them;
+            # pandas' large_string is stored as the plain string type Parquet files usually hold
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) or pa.types.is_large_string(f.type)
+                      else f for f in table.schema]
             self._schema = pa.schema(fields)
             self._parquet = pq.ParquetWriter(self._tmp, self._schema)
         try:
