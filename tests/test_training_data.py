@@ -363,3 +363,13 @@ def test_dev_size_out_of_range_is_one_line_naming_the_flag(tmp_path, capsys):
     rc = main(["train", "--data", str(data), "--output", str(tmp_path / "m"), "--dev-size", "1.5"])
     err = capsys.readouterr().err
     assert rc == 2 and "--dev-size must be between 0 and 1" in err
+
+
+def test_one_bad_cell_in_a_detected_theme_column_is_named(tmp_path):
+    """Probe L85: the file was refused as having no labels column, without naming the cell."""
+    data = tmp_path / "wide.csv"
+    pd.DataFrame({"id": range(6), "text": [f"comment {i}" for i in range(6)],
+                  "pay": ["negative", "", "positive", "bad", "", "neutral"],
+                  "boss": ["", "positive", "", "", "negative", ""]}).to_csv(data, index=False)
+    with pytest.raises(LabelDataError, match=r"wide.csv, row 4, column 'pay': 'bad' is not a polarity"):
+        load_labeled(data)

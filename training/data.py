@@ -9,6 +9,7 @@ from typing import Sequence
 
 from themesift.models.audience import AudienceError, check_audience
 from themesift.models.labels import POLARITIES, LabelSpace
+from themesift.nlp.cells import is_empty_cell
 from themesift.nlp.normalize import normalize_text, text_problem
 from themesift.nlp.tables import PARSE_ERROR, TableError, read_table, resolve_text_column
 from themesift.training.labels_io import LabelDataError, is_polarity_column, parse_label_column, parse_theme_columns
@@ -107,6 +108,7 @@ def labeled_from_frame(frame, source: str = "data", *, text_column: str | None =
         uses_known = any(c in known for c in detected)
         if not detected or (not uses_known and len(detected) != len(
                 [c for c in others if str(c).lower() not in ("id", "source")])):
+            _near_theme_column(frame, [c for c in others if c not in detected], pols, source)
             raise LabelDataError(f"{source}: no labels column {labels_column!r}; columns are {list(frame.columns)} "
                                  "(use --labels-column, or --label-columns for one column per theme)")
         label_sets = parse_theme_columns(frame, detected, source=source, polarities=pols)
@@ -119,6 +121,20 @@ def labeled_from_frame(frame, source: str = "data", *, text_column: str | None =
     if label_space is not None:
         _check_in_space(label_sets, label_space, source)
     return LabeledData(texts, label_sets, source, pols, _audiences(frame, audience_column, source))
+
+
+def _near_theme_column(frame, columns: Sequence[str], polarities: Sequence[str], source: str) -> None:
+    """A column that is mostly polarities but holds one bad cell is a theme column with a typo:
+    name that cell (probe L85) rather than say only that no labels column was found."""
+    for column in columns:
+        values = frame[column].tolist()
+        filled = [(i, v) for i, v in enumerate(values) if not is_empty_cell(v)]
+        good = sum(isinstance(v, str) and v.strip().lower() in polarities for _, v in filled)
+        if filled and good >= max(1, len(filled) // 2) and good < len(filled):
+            i, bad = next((i, v) for i, v in filled if not (isinstance(v, str) and v.strip().lower() in polarities))
+            raise LabelDataError(f"{source}, row {i + 1}, column {column!r}: {bad!r} is not a polarity "
+                                 f"({', '.join(polarities)}) or blank, in what looks like a theme column "
+                                 "(or name the labels with --labels-column / --label-columns)")
 
 
 def labeled_from_lists(texts: Sequence[str], labels: Sequence, *, source: str = "labels",
