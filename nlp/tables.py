@@ -16,6 +16,9 @@ other rows are untouched. The same holds with an explicit ``encoding``.
 * CSV/TSV cells stay strings: ``"NA"``/``"None"`` are text, an empty cell is ``""``. A row with
   too many fields keeps the first n-1 and joins the rest into the last column (an unquoted
   delimiter in a trailing comment column is the usual cause); a short row is padded with ``""``.
+* Parquet, Excel and JSON keep their types, exactly: an integer column with blanks is nullable
+  ``Int64`` (never float, so ``1001`` stays ``1001`` and ids above 2^53 keep their value),
+  booleans with blanks ``boolean``. Excel's ``_x000D_``-style escapes are decoded.
 * TXT: one comment per non-blank line, in a column ``text``.
 * JSONL: one object per line; keys become columns in first-seen order; every chunk has every
   key of the file (a key first seen late is blank before it). A lone surrogate escape
