@@ -3,8 +3,8 @@
 Comments arrive from spreadsheets, survey exports and web forms, so they carry HTML entities
 (``&amp;``, ``&#39;``), Excel's escaped characters (``_x000D_``: openpyxl leaves the OOXML escape
 of a carriage return in the cell), non-breaking spaces, stray control characters and ragged
-whitespace. Only what the model reads is cleaned: input columns are written back as they came. Normalising once, the same
-way everywhere, keeps model inputs, deduplication keys and displayed evidence consistent.
+whitespace. Only what the model reads is cleaned: input columns are written back as they came.
+Normalising once, the same way everywhere, keeps model inputs, deduplication keys and displayed evidence consistent.
 
 Offsets: :func:`normalize_text` changes lengths, so code that reports character offsets must
 compute them on the original text (see :mod:`themesift.nlp.sentences`).
@@ -13,11 +13,10 @@ compute them on the original text (see :mod:`themesift.nlp.sentences`).
 from __future__ import annotations
 
 import html
-import math
 import re
 import unicodedata
 
-import pandas as pd
+from themesift.nlp.cells import is_missing
 
 _WS_CONTROL = re.compile(r"[\n\t\r\v\f\x85\u2028\u2029]")
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")  # one pass: "_x005F_x000D_" stays a literal "_x000D_"
@@ -60,13 +59,6 @@ def is_blank(value: object) -> bool:
     return not isinstance(value, str) or not normalize_text(value)
 
 
-def _is_missing(value: object) -> bool:
-    """None, NaN, pandas.NA/NaT, numpy NaN: what a DataFrame cell holds when there is no value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return True
-    return bool(pd.api.types.is_scalar(value) and pd.isna(value))
-
-
 def text_problem(value: object) -> str | None:
     """Short flag explaining why ``value`` is not a usable comment, or None when it is.
 
@@ -74,6 +66,6 @@ def text_problem(value: object) -> str | None:
     """
     if isinstance(value, str):
         return None if normalize_text(value) else "empty"
-    if _is_missing(value):
+    if is_missing(value):
         return "empty"
     return f"not text: {type(value).__name__}"
