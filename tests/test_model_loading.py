@@ -19,6 +19,7 @@ import pytest
 
 import themesift
 from themesift.models import onnx_backend
+from themesift.models.registry import load_artifact
 from themesift.serve.predict import default_model_path, load_model, predict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -263,3 +264,21 @@ def test_warm_start_gives_the_old_paths_probabilities(default_model, gold_dev, t
     assert not np.shares_memory(got, expected)
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
     assert warm.predict(texts) == old.predict(texts)
+
+
+# -- issue #19 item 4: removed knobs ----------------------------------------------------------------
+def test_removed_knobs_load_at_their_neutral_value_and_are_refused_otherwise(tmp_path):
+    from themesift.models.artifact import ModelFileError
+    from themesift.models.finetune import FinetuneClassifier
+
+    assert not {"theme_pairs", "ema"} & set(FinetuneClassifier._param_names())
+    folder = tmp_path / "member"
+    shutil.copytree(default_model_path() / "member_0", folder)
+    config = json.loads((folder / "config.json").read_text("utf-8"))
+    assert config["params"]["theme_pairs"] is False and config["params"]["ema"] == 0.0  # as shipped
+    assert "theme_pairs" not in load_artifact(folder).get_params()
+    for key, value in (("theme_pairs", True), ("ema", 0.99)):
+        (folder / "config.json").write_text(json.dumps({**config, "params": {**config["params"], key: value}}))
+        with pytest.raises(ModelFileError, match=f"'{key}' was removed") as caught:
+            load_artifact(folder)
+        assert "\n" not in str(caught.value) and "config.json" in str(caught.value)
