@@ -160,3 +160,21 @@ def test_token_budget_batches_cover_every_text_once_within_budget():
     for idx in batches:
         assert len(idx) <= 16
         assert len(idx) == 1 or len(idx) * max(lengths[i] for i in idx) <= 1024
+
+
+def test_a_loaded_model_whose_export_is_cached_builds_no_network(monkeypatch, cache, finetune_dir, texts):
+    """The export is found by the artifact's key: a second load runs it without torch's network,
+    and builds the network only when asked for the torch backend."""
+    monkeypatch.setenv(onnx_backend.BACKEND_ENV, "onnx")
+    cold = load_artifact(finetune_dir)
+    expected = cold.predict_proba(texts)
+    key = cold.source_key_
+    assert onnx_backend.read_verified(cache / f"{key}.onnx") is not None  # digest written beside it
+    warm = load_artifact(finetune_dir)
+    assert warm.source_key_ == key
+    assert "network_" not in warm.__dict__ and type(warm.tokenizer_).__name__ == "TextTokenizer"
+    np.testing.assert_allclose(warm.predict_proba(texts), expected, atol=1e-6, rtol=0)
+    assert "network_" not in warm.__dict__
+    torch_proba = warm.set_params(backend="torch").predict_proba(texts)  # built now, from the bytes read at load
+    assert "network_" in warm.__dict__
+    np.testing.assert_allclose(torch_proba, expected, atol=1e-4, rtol=0)
