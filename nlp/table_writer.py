@@ -50,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 from themesift.nlp.atomic import atomic_path
+from themesift.nlp.cells import is_missing as _is_missing
 from themesift.nlp.table_readers import XLSX_ESCAPE
 from themesift.nlp.tables import TableError, table_format
 
@@ -66,11 +67,6 @@ def formula_safe(value: str) -> str:
     if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
         return "'" + value
     return value
-
-
-def _is_missing(value: object) -> bool:
-    return (value is None or value is pd.NaT or value is pd.NA
-            or (isinstance(value, float) and math.isnan(value)))
 
 
 def _is_list(value: object) -> bool:
