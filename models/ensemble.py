@@ -78,9 +78,9 @@ class EnsembleClassifier(ThemeClassifier):
         if len(spaces) != 1:
             raise ValueError("ensemble members must have the same themes and polarities")
         model = cls([{"family": m.family, **m.get_params()} for m in members], weights, routes=routes)
-        check_params(cls.family, model.get_params())  # --weights 1e308,1e308 would make every theme positive
         model.members_ = list(members)
         model._check_routes()
+        check_params(cls.family, model.get_params())  # --weights 1e308,1e308 would make every theme positive
         with_audiences = [m.audience_ for m in members if m.audience_ is not None]
         fallback = with_audiences[0] if with_audiences else None
         model.audience_ = next((a for a in with_audiences if a.can_detect), fallback)
