@@ -12,8 +12,9 @@ The cache is trusted only as far as it can be: every exported file has its sha25
 beside it (``<file>.sha256``, atomically, after the file), and a file is read once, checked
 against that digest and handed to ONNX Runtime as bytes, so a file planted under the expected
 name, a truncated one, or one changed between check and use is never run: it is exported
-again, with a warning. A cache folder (or file) that another user owns or that is group- or
-world-writable is never used; the temp-dir fallback is created private (0700).
+again, with a warning. A cache folder or file that another user owns is never used, nor a file
+that others can write; a folder of this user's that others could write is made private first,
+and the temp-dir fallback is created (and kept) 0700.
 
 A loaded model finds its export by a key made from its artifact's files (``source_key``), so a
 warm cache needs neither torch nor the network: see FinetuneClassifier. Torch is imported only
@@ -116,17 +117,28 @@ def _owner_only(st: os.stat_result) -> bool:
     return uid is None or (st.st_uid == uid and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
-def _private_dir(path: Path, *, follow: bool) -> bool:
+def _private_dir(path: Path, *, follow: bool, private: int = stat.S_IWGRP | stat.S_IWOTH) -> bool:
+    """A folder of this user's that nobody else can write. One this user owns with too open a mode
+    (an umask of 002, a ``chmod 777``) is tightened (``private``: the bits taken away) and used: files
+    others planted in it are refused anyway, since each file read must be this user's own."""
     try:
         st = os.stat(path) if follow else os.lstat(path)
     except OSError:
         return False
-    return stat.S_ISDIR(st.st_mode) and _owner_only(st)
+    if not stat.S_ISDIR(st.st_mode) or (_uid() is not None and st.st_uid != _uid()):
+        return False
+    if st.st_mode & private:
+        log.warning("ONNX cache folder %s could be written by other users: making it private to you", path)
+        try:
+            os.chmod(path, stat.S_IMODE(st.st_mode) & ~private)
+        except OSError:
+            return False
+    return True
 
 
 def _fallback_dir() -> Path:
-    """``<tmp>/themesift-onnx-<uid>``, created 0700; when that name is taken by a folder this user
-    does not own alone (another user's, group/world-writable, a link), a fresh private temp folder."""
+    """``<tmp>/themesift-onnx-<uid>``, created 0700 (and kept 0700); when that name is taken by a
+    folder this user does not own (another user's, or a link), a fresh private temp folder."""
     fallback = Path(tempfile.gettempdir()) / f"themesift-onnx-{_uid() if _uid() is not None else 'user'}"
     try:
         fallback.mkdir(mode=0o700)
@@ -134,10 +146,10 @@ def _fallback_dir() -> Path:
         pass
     except OSError:
         return Path(tempfile.mkdtemp(prefix="themesift-onnx-"))
-    if _private_dir(fallback, follow=False):
+    if _private_dir(fallback, follow=False, private=0o077):
         return fallback
     fresh = Path(tempfile.mkdtemp(prefix="themesift-onnx-"))  # 0700, a new name: nobody else can have planted files
-    log.warning("%s is not private to this user (owner or permissions): not using it; exports go to %s "
+    log.warning("%s is not this user's own folder (another owner, or a link): not using it; exports go to %s "
                 "for this process", fallback, fresh)
     return fresh
 
@@ -148,7 +160,7 @@ def usable_cache_dir(directory: str | Path | None = None) -> Path:
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private_dir(directory, follow=True):
-            reason = "is not owned by this user alone (another owner, or group/world-writable)"
+            reason = "is not a folder owned by this user"
         elif not os.access(directory, os.W_OK):
             reason = "is not writable"
         else:

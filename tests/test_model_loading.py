@@ -95,15 +95,25 @@ def test_fallback_folder_is_created_private(tmp_path, private_tmp):
     assert stat.S_IMODE(got.stat().st_mode) == 0o700
 
 
-def test_a_world_writable_fallback_folder_is_refused(tmp_path, private_tmp, caplog):
+def test_a_world_writable_fallback_folder_is_made_private_before_use(tmp_path, private_tmp, caplog):
     squatted = private_tmp / f"themesift-onnx-{os.getuid()}"
     squatted.mkdir()
     os.chmod(squatted, 0o777)
     with caplog.at_level(logging.WARNING):
         got = onnx_backend.usable_cache_dir(_unusable_cache(tmp_path))
-    assert got != squatted and got.parent == private_tmp
-    assert stat.S_IMODE(got.stat().st_mode) == 0o700 and got.stat().st_uid == os.getuid()
-    assert "not private" in caplog.text
+    assert got == squatted and stat.S_IMODE(got.stat().st_mode) == 0o700
+    assert "making it private" in caplog.text
+
+
+def test_a_fallback_link_is_refused(tmp_path, private_tmp, caplog):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (private_tmp / f"themesift-onnx-{os.getuid()}").symlink_to(elsewhere)
+    with caplog.at_level(logging.WARNING):
+        got = onnx_backend.usable_cache_dir(_unusable_cache(tmp_path))
+    assert got.parent == private_tmp and not got.is_symlink() and got.name != f"themesift-onnx-{os.getuid()}"
+    assert stat.S_IMODE(got.stat().st_mode) == 0o700
+    assert "not this user's own folder" in caplog.text
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown to another user needs root")
@@ -115,13 +125,21 @@ def test_a_fallback_folder_owned_by_another_user_is_refused(tmp_path, private_tm
     assert got != squatted and got.stat().st_uid == os.getuid()
 
 
-def test_a_group_writable_cache_dir_is_not_used(tmp_path, private_tmp):
+def test_a_cache_dir_others_can_write_is_made_private(tmp_path, private_tmp):
     shared = tmp_path / "shared-cache"
     shared.mkdir()
     os.chmod(shared, 0o777)
-    assert onnx_backend.usable_cache_dir(shared) != shared
-    os.chmod(shared, 0o755)
     assert onnx_backend.usable_cache_dir(shared) == shared
+    assert stat.S_IMODE(shared.stat().st_mode) & 0o022 == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_cache_dir_owned_by_another_user_is_not_used(tmp_path, private_tmp):
+    theirs = tmp_path / "their-cache"
+    theirs.mkdir(mode=0o755)
+    os.chown(theirs, 65534, 65534)
+    got = onnx_backend.usable_cache_dir(theirs)
+    assert got != theirs and got.stat().st_uid == os.getuid()
 
 
 @pytest.mark.slow
@@ -147,13 +165,13 @@ def test_a_planted_export_under_the_default_models_key_is_replaced(default_model
     assert "cannot be verified" in caplog.text
     assert result["labels"] == ["pay_benefits:negative"]
     assert onnx_backend.read_verified(int8) is not None  # re-quantized from the verified fp32 file
-    # a planted file with a digest written for it by someone who cannot write this folder: the
-    # folder check refuses a group/world-writable cache before any file in it is read
-    subprocess.run([sys.executable, str(POISON), str(int8)], check=True)
-    os.chmod(cache, 0o777)
-    (cache / f"{key}.int8.onnx.sha256").write_text(
-        __import__("hashlib").sha256(int8.read_bytes()).hexdigest() + "\n")
-    assert onnx_backend.usable_cache_dir(cache) != cache
+    # planted by another user, digest included: a file that is not this user's own is never read
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        subprocess.run([sys.executable, str(POISON), str(int8)], check=True)
+        (cache / f"{key}.int8.onnx.sha256").write_text(
+            __import__("hashlib").sha256(int8.read_bytes()).hexdigest() + "\n")
+        os.chown(int8, 65534, 65534)
+        assert onnx_backend.read_verified(int8) is None
 
 
 # -- issue #20 row 14: a hub id never makes the loader contact the Hub ------------------------------
