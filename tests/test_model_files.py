@@ -171,11 +171,7 @@ def test_an_ensemble_member_linked_back_is_refused_not_recursed(small, tmp_path,
     folder = _tfidf_ensemble(small, tmp_path / "ens")
     shutil.rmtree(folder / "member_1")
     os.symlink(str(folder / "member_1") if target == "self" else target, folder / "member_1")
-    if target == "self":  # a link to itself does not resolve at all
-        with pytest.raises((ModelFileError, FileNotFoundError)):
-            load_artifact(folder)
-        return
-    _refused(folder, "member_1", "loop")
+    _refused(folder, str(folder / "member_1"), "cannot be followed" if target == "self" else "loop")
 
 
 def test_two_ensembles_linking_to_each_other_are_refused(small, tmp_path):
