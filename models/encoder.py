@@ -71,6 +71,11 @@ def thread_count() -> int:
             return max(1, int(value))
         except ValueError:
             log.warning("%s=%r is not a whole number; using every core", THREADS_ENV, value)
+    return usable_cores()
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, which containers and taskset narrow)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
