@@ -130,6 +130,7 @@ def test_user_columns_named_like_tool_columns_are_kept(tmp_path, tfidf_model_dir
         assert first[name].tolist() == values, name  # never dropped, renamed or overwritten
     assert first["themesift_error"].tolist() == ["themesift_error-0", "themesift_error-1", "themesift_error-2"]
     assert "themesift_error_2" in got and got["themesift_error_2"].tolist()[-1] == "empty comment"
+    assert not any("malformed" in e for e in got["themesift_error_2"])  # B19: the user's _parse_error is data
     assert "themesift_warning" in got and "themesift_audience" in got
     if layout == "long":
         assert "themesift_theme" in got and "themesift_row" in got
