@@ -4,14 +4,17 @@ Both files are classified comments with a shared unit key (store, branch, team, 
 each label's share of that unit's comments (and the mean of any numeric score column named, e.g.
 a unit's CSAT) is computed on each side; then every employee label is paired with every customer
 label across the units both sides have: Spearman's rho (ranks, so a few large stores do not
-dominate and no linearity is assumed), a 95 % percentile bootstrap interval over units, the
-p-value and Benjamini-Hochberg q-values over all pairs.
+dominate and no linearity is assumed), a 95 % percentile bootstrap interval over units, a
+permutation p-value (20,000 shuffles of the units) and Benjamini-Hochberg q-values over all pairs.
 
 With a time column and ``lag``, the unit of analysis is a unit in a period: employee period t is
 paired with customer period t + lag (Harter et al. 2010 found employee perceptions lead customer
 loyalty). Units (or unit-periods) with fewer than ``min_group_size`` comments on either side are
-left out, for anonymity and because a share of 3 comments is noise; they are counted. These are
-correlations between units, not people, and not causes.
+left out, for anonymity and because a share of 3 comments is noise; they are counted. A label
+mentioned in fewer than 5 of the shared units is not correlated: with so many zero shares, ties
+make rho close to +-1 by accident (a null simulation flagged such pairs in 11 of 20 runs before
+this rule; benchmarks/link_simulation.py). These are correlations between units, not people,
+and not causes.
 """
 from __future__ import annotations
 
@@ -59,16 +62,24 @@ def _spearman_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return num / den
 
 
-def link(employee: pd.DataFrame, customer: pd.DataFrame, *, min_units: int = 10, bootstrap: int = 1000,
-         confidence: float = 0.95, seed: int = 0) -> pd.DataFrame:
+def _linkable(profile: pd.DataFrame, min_label_units: int) -> list[str]:
+    """Columns worth correlating: a label mentioned in at least ``min_label_units`` units (with
+    one or two, ties make rho +-1 by accident), a score that varies."""
+    return [c for c in profile.columns if c != "comments" and profile[c].nunique() > 1
+            and (c.startswith("mean:") or int((profile[c] > 0).sum()) >= min_label_units)]
+
+
+def link(employee: pd.DataFrame, customer: pd.DataFrame, *, min_units: int = 10, min_label_units: int = 5,
+         bootstrap: int = 1000, permutations: int = 20000, confidence: float = 0.95,
+         seed: int = 0) -> pd.DataFrame:
     """Every employee column x customer column of two unit profiles (:func:`unit_profile`),
-    over the units both have. Raises AnalysisError when fewer than ``min_units`` are shared."""
+    over the units both have. Raises AnalysisError when fewer than ``min_units`` are shared.
+    Labels mentioned in fewer than ``min_label_units`` of those units are left out."""
     shared = employee.index.intersection(customer.index)
     if len(shared) < min_units:
         raise AnalysisError(f"only {len(shared)} units have enough comments on both sides; a link across units "
                             f"needs at least {min_units} (--min-units)")
-    e_cols = [c for c in employee.columns if c != "comments" and employee.loc[shared, c].nunique() > 1]
-    c_cols = [c for c in customer.columns if c != "comments" and customer.loc[shared, c].nunique() > 1]
+    e_cols, c_cols = _linkable(employee.loc[shared], min_label_units), _linkable(customer.loc[shared], min_label_units)
     if not e_cols or not c_cols:
         raise AnalysisError("no label varies across the shared units on one side: nothing to correlate")
     E, C = employee.loc[shared, e_cols].to_numpy(float), customer.loc[shared, c_cols].to_numpy(float)
@@ -85,19 +96,39 @@ def link(employee: pd.DataFrame, customer: pd.DataFrame, *, min_units: int = 10,
     tail = (1 - confidence) / 2
     with np.errstate(invalid="ignore"):
         low, high = np.nanquantile(draws, tail, axis=0), np.nanquantile(draws, 1 - tail, axis=0)
-    from scipy import stats
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = rho * np.sqrt((n - 2) / np.clip(1 - rho**2, 1e-12, None))
-    p = 2 * stats.t.sf(np.abs(t), n - 2)
+    p = _permutation_p(E, C, rho, permutations, rng)
     rows = [{"employee_theme": e, "customer_theme": c, "units": n, "rho": rho[i, j], "ci_low": low[i, j],
              "ci_high": high[i, j], "p_value": p[i, j]}
             for i, e in enumerate(e_cols) for j, c in enumerate(c_cols)]
     out = pd.DataFrame(rows)
     out["q_value"] = bh_qvalues(out["p_value"])
-    out = out[LINK_COLUMNS].sort_values("p_value", kind="stable").reset_index(drop=True)
+    out["_strength"] = -out["rho"].abs()  # permutation p-values tie at their floor: the stronger rho first
+    out = out.sort_values(["p_value", "_strength"], kind="stable")[LINK_COLUMNS].reset_index(drop=True)
     out.attrs.update(units=list(map(str, shared)), n_units=n)
     return out
+
+
+def _permutation_p(E: np.ndarray, C: np.ndarray, rho: np.ndarray, permutations: int, rng) -> np.ndarray:
+    """Two-sided permutation p-values of every rho: customer units shuffled against employee
+    units. Exact under "no link" whatever the ties (many units share 0 mentions of a label, which
+    makes the usual t approximation too optimistic). Ranks do not change under a shuffle, so each
+    permutation is one small matrix product."""
+    ra, rb = _ranks(E), _ranks(C)
+    ra, rb = ra - ra.mean(axis=0), rb - rb.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.sqrt((ra**2).sum(axis=0))[:, None] * np.sqrt((rb**2).sum(axis=0))[None, :]
+    target = np.abs(rho) - 1e-12
+    exceed = np.zeros(rho.shape)
+    done = 0
+    while done < permutations:
+        k = min(500, permutations - done)
+        order = np.argsort(rng.random((k, len(rb))), axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            perm = np.einsum("na,knb->kab", ra, rb[order]) / den
+        exceed += (np.abs(perm) >= target).sum(axis=0)
+        done += k
+    p = (exceed + 1) / (permutations + 1)
+    return np.where(np.isnan(rho), np.nan, p)
 
 
 def period_units(units: Sequence[object], dates: Sequence[object], period: str, lag: int = 0,

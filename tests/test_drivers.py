@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED, read_jsonl
 
+from conftest import SHARED, read_jsonl
 from themesift.analysis import drivers, parse_scores
 from themesift.analysis.drivers import label_matrix
 
