@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import EXAMPLES
 
+from conftest import EXAMPLES
 from themesift.cli import main
 
 EXAMPLE = EXAMPLES / "comments.csv"

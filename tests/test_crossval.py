@@ -84,7 +84,8 @@ def test_folds_are_rebuildable_and_never_share_a_text(cv_run):
         assert data.subset(test_idx).data_hash() == result["fold_results"][k]["test_hash"]
         assert not {keys[i] for i in train_idx} & {keys[i] for i in test_idx}
         for i in test_idx:
-            assert owner.setdefault(keys[i], k) == k, f"text in folds {owner[keys[i]] + 1} and {k + 1}: {data.texts[i]!r}"
+            assert owner.setdefault(keys[i], k) == k, (
+                f"text in folds {owner[keys[i]] + 1} and {k + 1}: {data.texts[i]!r}")
     assert sorted(i for _, test_idx in rebuilt for i in test_idx) == list(range(len(data)))
 
 

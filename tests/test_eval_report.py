@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import plotly.offline
 import pytest
-
 from browser import render_page
 from html_tables import HtmlTables
+
 from conftest import GOLD, read_jsonl
 from themesift.cli import main
 from themesift.models.registry import load_artifact, make_model

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from html_tables import HtmlTables
+
 from themesift.cli import main
 from themesift.models.registry import load_artifact, make_model
 from themesift.training.data import load_labeled
@@ -61,7 +61,8 @@ def test_segments_partition_the_rows_and_score_like_their_rows_alone(setup):
     metrics = evaluate_by(model, data.texts, data.label_sets, segments)
     overall = evaluate_model(model, data.texts, data.label_sets)
     assert {k: v for k, v in metrics.items() if k != "by"} == overall  # the overall figure is the existing one
-    assert list(metrics["by"]["source"]) == ["<i>partner</i>", "app", "Email", "web", BLANK_SEGMENT]  # sorted, blank last
+    # sorted, blank last
+    assert list(metrics["by"]["source"]) == ["<i>partner</i>", "app", "Email", "web", BLANK_SEGMENT]
     assert list(metrics["by"]["industry"]) == ["hospitality", "retail"]
     n_blank = int(frame["source"].str.strip().eq("").sum())
     assert n_blank >= 10 and metrics["by"]["source"][BLANK_SEGMENT]["n"] == n_blank  # kept, not dropped
