@@ -108,7 +108,7 @@ def test_bad_polarity_in_theme_column_names_the_cell(tmp_path):
         path, index=False)
     with pytest.raises(LabelDataError, match=r"row 3, column 'food': 'yummy' is not a polarity"):
         load_labeled(path, label_columns=["food", "price"])
-    with pytest.raises(LabelDataError, match=r"label columns \['drinks'\] not found"):
+    with pytest.raises(LabelDataError, match=r"--label-columns \['drinks'\] not found"):
         load_labeled(path, label_columns=["drinks"])
 
 

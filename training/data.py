@@ -96,7 +96,8 @@ def labeled_from_frame(frame, source: str = "data", *, text_column: str | None =
     if label_columns:
         missing = [c for c in label_columns if c not in frame.columns]
         if missing:
-            raise LabelDataError(f"{source}: label columns {missing} not found; columns are {list(frame.columns)}")
+            raise LabelDataError(f"{source}: --label-columns {missing} not found; columns are "
+                                 f"{list(frame.columns)}")
         label_sets = parse_theme_columns(frame, label_columns, source=source, polarities=pols)
     elif labels_column and labels_column in frame.columns:
         label_sets = parse_label_column(frame[labels_column].tolist(), source=source, column=labels_column,
@@ -190,7 +191,8 @@ def _audiences(frame, column: str | None, source: str) -> list[str | None] | Non
             return None
         column = "audience"
     if column not in frame.columns:
-        raise LabelDataError(f"{source}: audience column {column!r} not found; columns are {list(frame.columns)}")
+        raise LabelDataError(f"{source}: --audience-column {column!r} not found; columns are "
+                             f"{list(frame.columns)}")
     out = []
     for i, value in enumerate(frame[column].tolist()):
         try:
