@@ -79,3 +79,21 @@ def link_from_files(employee_path: str | os.PathLike[str], customer_path: str | 
     table.attrs.update(small_units={"employee": small[0], "customer": small[1]},
                        undated_rows={"employee": undated[0], "customer": undated[1]} if undated else None)
     return table
+
+
+def discover_from_file(path: str | os.PathLike[str], *, text_column: str | None = None, model: str | None = None,
+                       uncovered_only: bool = False, n_topics: int | str = "auto", seed: int = 0) -> pd.DataFrame:
+    """:func:`themesift.analysis.discover` on a classify output (its themes used as they are) or
+    on a raw export, classified on the fly with ``model`` (default: the shipped model)."""
+    from themesift.analysis.discover import discover
+    from themesift.nlp.tables import resolve_text_column
+
+    df = read_classified(path)
+    texts = column(df, resolve_text_column(df.columns, text_column), "--text-column").tolist()
+    if "themes" in df.columns:
+        labels = row_labels(df)
+    else:
+        from themesift.serve.predict import predict
+
+        labels = [r["labels"] if r["error"] is None else None for r in predict(texts, model=model)]
+    return discover(texts, labels, n_topics=n_topics, uncovered_only=uncovered_only, seed=seed)

@@ -88,6 +88,14 @@ period t is paired with the same unit in customer period t + N. Units with fewer
 is refused. These are correlations between units, not people, and not causes."""
 
 
+DISCOVER_HELP = """\
+Embeds each comment with the shipped encoder, groups the comments with k-means (fixed seed, so
+the same input gives the same topics), and describes each topic: size and share, key phrases
+(class-based TF-IDF), the three comments nearest its centre, and the existing themes its comments
+carry with their shares. --uncovered-only keeps the comments no theme covers (emerging themes).
+With --topics auto, the number of topics is the best cosine silhouette among 5 to 25."""
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -278,6 +286,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse with fewer shared units (default 10)")
     p.add_argument("--min-group-size", type=_positive_int, default=5, metavar="N",
                    help="units with fewer comments on a side are left out (default 5)")
+    p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
+
+    p = sub.add_parser("discover", help="group comments into topics by meaning: what the themes may miss",
+                       formatter_class=argparse.RawDescriptionHelpFormatter, description=DISCOVER_HELP)
+    p.add_argument("input", metavar="INPUT", help="a 'themesift classify' output, or a raw export (classified first)")
+    p.add_argument("--uncovered-only", action="store_true", help="only the comments no theme covers")
+    p.add_argument("--topics", default="auto", metavar="N|auto", help="number of topics (default: auto)")
+    p.add_argument("--seed", type=int, default=0, help="the same input and seed give the same topics")
+    _text_column_arg(p)
+    _model_arg(p)
     p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
 
     p = sub.add_parser("serve", help="HTTP API over predict (FastAPI + uvicorn)",

@@ -356,6 +356,36 @@ def cmd_link(args: Namespace) -> int:
     return 0
 
 
+def cmd_discover(args: Namespace) -> int:
+    from themesift.analysis.drivers import AnalysisError
+    from themesift.analysis.predictions import discover_from_file
+
+    topics = args.topics if args.topics == "auto" else _int_flag(args.topics, "--topics")
+    try:
+        table = _run(discover_from_file, args.input, text_column=args.text_column, model=args.model,
+                     uncovered_only=args.uncovered_only, n_topics=topics, seed=args.seed)
+    except AnalysisError as exc:
+        raise UserError(str(exc)) from None
+    scope = "comments no theme covers" if args.uncovered_only else "comments"
+    print(f"{table.attrs['comments']} {scope} in {table.attrs['n_topics']} topics")
+    for r in table.itertuples():
+        covered = f"  themes: {r.themes}" if getattr(r, "themes", "") else ""
+        print(f"{r.topic:>3}  {r.size:>5} ({r.share:.0%})  {r.keywords}{covered}")
+    if args.output:
+        from themesift.nlp.table_writer import write_table
+
+        _run(write_table, table.round({"share": 4, "uncovered_share": 4}), args.output)
+        print(f"topics written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _int_flag(text: str, flag: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(f"{flag}: expected a whole number or 'auto', got {text!r}") from None
+
+
 def cmd_serve(args: Namespace) -> int:
     from themesift.serve.http import ServeConfigError, run_server
 
@@ -378,4 +408,5 @@ COMMANDS = {
     "predict": cmd_predict, "classify": cmd_classify, "train": cmd_train, "evaluate": cmd_evaluate,
     "cv": cmd_cv, "ensemble": cmd_ensemble, "soup": cmd_soup, "report": cmd_report, "serve": cmd_serve,
     "spark-classify": cmd_spark_classify, "drivers": cmd_drivers, "trends": cmd_trends, "link": cmd_link,
+    "discover": cmd_discover,
 }
