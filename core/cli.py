@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(repeatable)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="family parameter, e.g. --param epochs=3 --param lora_r=16 (repeatable; merged over the "
-                        "config's params)")
+                        "config's params; every family's table: python -m themesift.models.params)")
     p.add_argument("--config", default=None, metavar="JSON",
                    help="a JSON file of TrainConfig settings (data, output, family, params, ...); a flag overrides "
                         "only the setting it names, and only when typed")

@@ -23,6 +23,8 @@ ENCODER_WEIGHTS = "encoder.safetensors"
 
 
 class EmbedClassifier(ThemeClassifier):
+    """Parameters: the ``embed`` table in models.params (``python -m themesift.models.params embed``)."""
+
     family = "embed"
 
     def __init__(self, base_model: str = DEFAULT_BASE_MODEL, C: float = 4.0, max_length: int = 256,

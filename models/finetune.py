@@ -46,6 +46,8 @@ _LAZY = ("network_", "tokenizer_", "lora_state_")  # built on first use from a l
 
 
 class FinetuneClassifier(ThemeClassifier):
+    """Parameters: the ``finetune`` table in models.params (``python -m themesift.models.params finetune``)."""
+
     family = "finetune"
 
     def __init__(self, base_model: str = DEFAULT_BASE_MODEL, lora_r: int = 16, lora_alpha: int = 32,

@@ -1,6 +1,6 @@
 """Spark scale-out over ``predict``: classify a DataFrame column, or Parquet/CSV files.
 
-Each Python worker loads the model once (``predict.load_model`` caches it per process, and
+Each Python worker loads the model once (``predict.resolve_model`` caches it per process, and
 Spark reuses Python workers); only the model *path* travels to the workers. Rows keep
 their order and every input column, and unusable texts (null, blank, non-text) are
 flagged in ``error``, never dropped. Workers run torch with ``THEMESIFT_THREADS=1`` unless
@@ -38,9 +38,9 @@ def _classify_batches(batches: Iterator["pd.DataFrame"], text_col: str, model_re
     """Runs inside a Python worker: one ``predict`` call per Arrow batch."""
     os.environ.setdefault("THEMESIFT_THREADS", "1")
     from themesift.models.audience import AudienceError, check_audience
-    from themesift.serve.predict import load_model, predict
+    from themesift.serve.predict import predict, resolve_model
 
-    clf = load_model(None if model_ref == "default" else model_ref)
+    clf = resolve_model(None if model_ref == "default" else model_ref)
     for pdf in batches:
         texts = pdf[text_col].tolist()
         audiences: list = [audience] * len(texts)

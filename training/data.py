@@ -11,7 +11,7 @@ from themesift.models.audience import AudienceError, check_audience
 from themesift.models.labels import POLARITIES, LabelSpace
 from themesift.nlp.cells import is_empty_cell
 from themesift.nlp.normalize import normalize_text, text_problem
-from themesift.nlp.tables import PARSE_ERROR, TableError, read_table, resolve_text_column
+from themesift.nlp.tables import TableError, parse_error_column, read_table, resolve_text_column
 from themesift.training.labels_io import LabelDataError, is_polarity_column, parse_label_column, parse_theme_columns
 
 
@@ -57,11 +57,12 @@ def load_labeled(path: str | Path, *, text_column: str | None = None, labels_col
     """
     source = str(path)
     frame = read_table(path, encoding=encoding)
-    if PARSE_ERROR in frame:
-        bad = frame[frame[PARSE_ERROR].notna()]  # None on good rows (astype(str) would make it "None")
+    marker = parse_error_column(frame)  # the reader's own column, never a user column of that name
+    if marker is not None:
+        bad = frame[frame[marker].notna()]  # None on good rows (astype(str) would make it "None")
         if len(bad):
-            raise LabelDataError(f"{source}: {bad[PARSE_ERROR].iloc[0]}")
-        frame = frame.drop(columns=[PARSE_ERROR])
+            raise LabelDataError(f"{source}: {bad[marker].iloc[0]}")
+        frame = frame.drop(columns=[marker])
     return labeled_from_frame(frame, source, text_column=text_column, labels_column=labels_column,
                               label_columns=label_columns, label_space=label_space, polarities=polarities,
                               audience_column=audience_column, exclude=exclude, known_themes=known_themes)
