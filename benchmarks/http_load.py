@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 
 import httpx
+
 from common import POOL  # noqa: E402
 from common import read_texts as read_comments
-
 from themesift.serve.http import DEFAULT_BATCH_MS
 
 

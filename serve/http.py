@@ -391,6 +391,7 @@ def run_server(model: str | Path | None = None, host: str = "127.0.0.1", port: i
         return
     os.environ[MODEL_ENV] = model
     # N processes on the same cores: split the cores rather than letting each grab them all
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    os.environ.setdefault("THEMESIFT_THREADS", str(max(1, cores // workers)))
+    from themesift.models.encoder import usable_cores
+
+    os.environ.setdefault("THEMESIFT_THREADS", str(max(1, usable_cores() // workers)))
     uvicorn.run("themesift.serve.http:app_from_env", factory=True, workers=workers, **server)
