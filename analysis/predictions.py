@@ -14,14 +14,14 @@ from themesift.analysis.drivers import AnalysisError
 
 def read_classified(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The table at ``path`` with the tool's columns under their plain names (``themes``...)."""
-    from themesift.serve.report import _tool_view, read_predictions
+    from themesift.report.build import read_classified as read
 
-    return _tool_view(read_predictions(path))
+    return read(path)
 
 
 def row_labels(df: pd.DataFrame) -> list[list[str] | None]:
     """``theme:polarity`` labels per row (None for a flagged row), parsed by the one label parser."""
-    from themesift.serve.report_tables import parse_predictions
+    from themesift.report.tables import parse_predictions
 
     parsed = parse_predictions(df)
     return [sorted(f"{theme}:{polarity}" for theme, pols in labels.items() for polarity in sorted(pols)) if ok

@@ -29,7 +29,7 @@ def _user_errors():
 
 def _command_errors():
     """The input errors of report and train (one line each, naming the flag)."""
-    from themesift.serve.report_tables import ReportError
+    from themesift.report.tables import ReportError
     from themesift.training.train import TrainConfigError
 
     return (ReportError, TrainConfigError)
@@ -253,7 +253,7 @@ def cmd_cv(args: Namespace) -> int:
 
 
 def cmd_report(args: Namespace) -> int:
-    from themesift.serve.report import write_report
+    from themesift.report import write_report
 
     _run(write_report, args.predictions, args.output, by=args.by, min_group_size=args.min_group_size,
          redact=args.redact, text_column=args.text_column, tables_path=args.tables, title=args.title)

@@ -3,7 +3,7 @@
 Turns a `themesift classify` predictions table into one self-contained HTML page (theme
 volume, volume vs. net sentiment, a heatmap per `--by` column with small groups
 suppressed for anonymity, representative comments) plus the same numbers as tables.
-The numbers live in report_tables, the figures in report_charts, the page in report_html.
+The numbers live in report.tables, the figures in report.charts, the page kit in report.page.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import yaml
 
 from themesift.nlp.atomic import atomic_write_text
 from themesift.nlp.tables import TableError
-from themesift.serve import report_charts as charts
-from themesift.serve import report_html as page_html
-from themesift.serve.report_tables import (
+from themesift.report import charts
+from themesift.report import page as page_html
+from themesift.report.tables import (
     GroupBreakdown,
     ReportError,
     find_text_column,
@@ -34,8 +34,8 @@ from themesift.serve.report_tables import (
     theme_summary,
 )
 
-__all__ = ["Report", "ReportError", "build_report", "write_report", "read_predictions",
-           "write_tables", "default_theme_names"]
+__all__ = ["Report", "ReportError", "build_report", "default_theme_names", "read_classified", "read_predictions",
+           "tool_view", "write_report", "write_tables"]
 
 DEFAULT_TITLE = "Comment themes"
 
@@ -251,13 +251,18 @@ def write_tables(tables: Mapping[str, pd.DataFrame], path: str | os.PathLike[str
 _TOOL_COLUMNS = ("themes", "scores", "evidence", "error", "warning", "audience")
 
 
-def _tool_view(df: pd.DataFrame) -> pd.DataFrame:
+def tool_view(df: pd.DataFrame) -> pd.DataFrame:
     """The classify output with its own columns under their plain names: where the input had a
     ``themes`` (etc.) column, classify wrote ``themesift_themes``; the report reads that one."""
     renames = {f"themesift_{n}": n for n in _TOOL_COLUMNS if f"themesift_{n}" in df.columns}
     if not renames:
         return df
     return df.drop(columns=[n for n in renames.values() if n in df.columns]).rename(columns=renames)
+
+
+def read_classified(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A classify output as the report and the analyses read it: tool columns under plain names."""
+    return tool_view(read_predictions(path))
 
 
 def write_report(predictions_path: str | os.PathLike[str], output_html: str | os.PathLike[str],
@@ -274,7 +279,7 @@ def write_report(predictions_path: str | os.PathLike[str], output_html: str | os
         raise TableError(f"output folder does not exist: {Path(output_html).parent}")
     if tables_path is not None:
         _check_tables_path(Path(tables_path))
-    df = _tool_view(read_predictions(predictions_path))
+    df = read_classified(predictions_path)
     report = build_report(df, text_column=text_column, by=by, min_group_size=min_group_size,
                           redact=redact, theme_names=theme_names, title=title,
                           examples_per_theme=examples_per_theme)

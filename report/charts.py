@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from themesift.nlp.cells import is_missing
-from themesift.serve.report_tables import GroupBreakdown
+from themesift.report.tables import GroupBreakdown
 
 COLOURS = {"positive": "#2e7d32", "neutral": "#9e9e9e", "negative": "#c62828"}
 OTHER_COLOUR = "#5c6bc0"  # polarities beyond the usual three (e.g. SemEval's conflict)

@@ -141,13 +141,17 @@ def section(section_id: str, heading: str, body: str, note: str = "") -> str:
     return f'<section id="{esc(section_id)}"><h2>{esc(heading)}</h2>{note_html}{body}</section>'
 
 
-def page(title: str, subtitle: str, body: Sequence[str], plotly_js: str | None) -> str:
-    """The whole document; plotly.js is inlined once, only when there are charts."""
+def page(title: str, subtitle: str, body: Sequence[str], plotly_js: str | None, *, extra_css: str = "",
+         meta_html: str | None = None) -> str:
+    """The whole self-contained document: CSP first, CSS and plotly.js (only when there are
+    charts) inlined, nothing fetched. ``meta_html`` replaces the escaped ``subtitle`` with markup
+    the caller built from escaped parts; ``extra_css`` adds a page's own rules."""
     script = f'<script type="text/javascript">{plotly_js}</script>' if plotly_js else ""
+    meta = meta_html if meta_html is not None else esc(subtitle)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n{script}\n</head>\n<body>\n<main>\n"
-        f'<header><h1>{esc(title)}</h1><p class="meta">{esc(subtitle)}</p></header>\n'
+        f"<title>{esc(title)}</title>\n<style>{CSS}{extra_css}</style>\n{script}\n</head>\n<body>\n<main>\n"
+        f'<header><h1>{esc(title)}</h1><p class="meta">{meta}</p></header>\n'
         + "\n".join(body) + "\n</main>\n</body>\n</html>\n")

@@ -223,7 +223,7 @@ def test_classify_user_errors_are_one_line_before_the_model_loads(tmp_path, caps
 
 
 def test_report_refuses_a_missing_folder_and_writes_formula_safe_tables(tmp_path, capsys):
-    from themesift.serve.report import write_report
+    from themesift.report import write_report
 
     pred = tmp_path / "pred.csv"
     pd.DataFrame({"comment": ['=HYPERLINK("http://evil","pay")', "Pay is low", "Pay is bad"],

@@ -1,5 +1,5 @@
-"""Data flows one way: nlp → models → training / serve / analysis. serve and analysis never
-import training; nothing below them imports them."""
+"""Data flows one way: nlp → models → report → training / serve / analysis. serve, report and
+analysis never import training; nothing below a layer imports it."""
 import ast
 from pathlib import Path
 
@@ -7,10 +7,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 FORBIDDEN = {
-    "nlp": ("themesift.models", "themesift.training", "themesift.serve", "themesift.analysis"),
-    "models": ("themesift.training", "themesift.serve", "themesift.analysis"),
+    "nlp": ("themesift.models", "themesift.training", "themesift.serve", "themesift.analysis", "themesift.report"),
+    "models": ("themesift.training", "themesift.serve", "themesift.analysis", "themesift.report"),
     "serve": ("themesift.training",),
     "analysis": ("themesift.training",),
+    "report": ("themesift.training", "themesift.serve", "themesift.analysis"),
 }
 
 

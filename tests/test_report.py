@@ -1,4 +1,4 @@
-"""Tests for the analysts' report (themesift.serve.report).
+"""Tests for the analysts' report (themesift.report).
 
 The end-to-end tests write a real report from a real predictions file and open it in
 headless Chromium (tests/browser.py): the DOM after scripts ran must hold plotly's drawn
@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from browser import render_page, text_of
 
-from themesift.serve.report import ReportError, build_report, write_report, write_tables
-from themesift.serve.report_html import CSP
+from themesift.report import ReportError, build_report, write_report, write_tables
+from themesift.report.page import CSP
 
 FIXTURE = Path(__file__).parent / "fixtures" / "report_predictions.csv"
 SMALL_GROUP = "Internal Audit"  # 3 rows, 2 classified: below the minimum of 5

@@ -7,7 +7,6 @@ the user's data is escaped here, and the numbers shown carry their exact value i
 """
 from __future__ import annotations
 
-import html
 import math
 from typing import Iterable, Sequence
 
@@ -17,34 +16,22 @@ from plotly.subplots import make_subplots
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
 from themesift.nlp.cells import is_missing
+from themesift.report import page as kit
+from themesift.report.page import esc
 
-CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
-       "img-src data: blob:")
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 MAX_CURVE_POINTS = 400
 
+# the evaluation report's own rules, on top of the shared page kit (themesift.report.page)
 CSS = """
-body { margin: 0; background: #fafafa; color: #212121; font: 15px/1.45 system-ui, -apple-system, "Segoe UI",
-       Roboto, Helvetica, Arial, sans-serif; }
-main { max-width: 1150px; margin: 0 auto; padding: 24px 20px 48px; }
-h1 { font-size: 1.6rem; margin: 0 0 4px; } h2 { font-size: 1.2rem; margin: 0 0 6px; }
-section { background: #fff; border: 1px solid #e0e0e0; border-radius: 8px; padding: 16px 20px; margin: 16px 0; }
-.meta, .note { color: #616161; font-size: .9rem; margin: 0 0 10px; }
-table { border-collapse: collapse; font-size: .86rem; margin: 6px 0; }
-th, td { border-bottom: 1px solid #e0e0e0; padding: 4px 8px; text-align: left; vertical-align: top; }
-th { background: #f5f5f5; } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .wrap { overflow-x: auto; max-height: 560px; overflow-y: auto; }
+.wrap table { width: auto; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 10px; }
 .grid h3 { font-size: .9rem; margin: 6px 0 0; }
 td.text { max-width: 520px; white-space: pre-wrap; overflow-wrap: anywhere; }
 table.confusion th, table.confusion td { padding: 3px 6px; }
 .pos { color: #2e7d32; } .neg { color: #c62828; }
 """
-
-
-def esc(value: object) -> str:
-    """Escape a value for HTML text or an attribute."""
-    return html.escape("" if value is None else str(value), quote=True)
 
 
 def num(value: float | None, digits: int = 3, *, signed: bool = False, key: str | None = None) -> str:
@@ -163,10 +150,6 @@ def reliability_figure(calibration: dict) -> go.Figure:
 
 
 def page(title: str, meta: str, sections: Sequence[str], plotly_js: str) -> str:
-    """The whole self-contained document: CSP first, CSS and plotly.js inlined, nothing fetched."""
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(title)}</title><style>{CSS}</style>"
-            f'<script type="text/javascript">{plotly_js}</script></head>'
-            f"<body><main><h1>{esc(title)}</h1><p class=\"meta\">{meta}</p>{''.join(sections)}</main></body></html>\n")
+    """The whole self-contained document, from the shared page kit; ``meta`` is markup built
+    from escaped parts."""
+    return kit.page(title, "", sections, plotly_js, extra_css=CSS, meta_html=meta)
