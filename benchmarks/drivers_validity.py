@@ -18,7 +18,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import POOL, REPO, require  # noqa: E402
-
 from themesift import predict  # noqa: E402
 from themesift.analysis import drivers  # noqa: E402
 

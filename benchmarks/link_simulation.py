@@ -21,7 +21,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, SHARED, require  # noqa: E402
-
 from themesift.analysis.link import link, period_units, unit_profile  # noqa: E402
 
 EMPLOYEE_LABEL, CUSTOMER_LABEL = "work_life_balance:negative", "staff_service:negative"

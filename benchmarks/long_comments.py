@@ -29,7 +29,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, SHARED, require  # noqa: E402
-
 from themesift.models import base as model_base  # noqa: E402
 from themesift.models import windows  # noqa: E402
 from themesift.serve.predict import load_model  # noqa: E402
