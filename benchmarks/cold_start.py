@@ -29,7 +29,8 @@ CLI = "import sys; from themesift.cli import main; sys.exit(main())"  # what the
 CHECK = ("import sys, themesift; themesift.predict(['Pay is low']); "
          "print(','.join(m for m in ('torch', 'transformers', 'peft') if m in sys.modules) or 'none')")
 # pyproject's package-dir: where each subpackage lives in the checkout
-LAYOUT = {"core": "", "nlp": "nlp", "models": "models", "training": "training", "serve": "serve"}
+LAYOUT = {"core": "", "themesift": "", "nlp": "nlp", "models": "models", "training": "training", "serve": "serve",
+          "analysis": "analysis", "report": "report"}
 
 
 def _measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:

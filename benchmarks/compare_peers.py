@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--setfit-max-steps", type=int, default=1500, help="cap on SetFit's contrastive steps")
     parser.add_argument("--spacy-epochs", type=int, default=8, help="spaCy training.max_epochs")
     parser.add_argument("--reuse-default", default=None, metavar="DIR",
-                        help="on ex-cx-gold, score this ensemble artifact (e.g. core/default_model, trained on "
+                        help="on ex-cx-gold, score this ensemble artifact (e.g. themesift/default_model, trained on "
                              "train/dev with the same recipe) as 'ensemble' and its member_0 as 'finetune' instead "
                              "of training them; training times then come from its metrics.json")
     parser.add_argument("--infer-only", action="store_true",

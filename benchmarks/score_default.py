@@ -1,6 +1,6 @@
 """Score a finished model once on ex-cx-gold test and cx-gold test, overall and per segment.
 
-    python benchmarks/score_default.py core/default_model --json benchmarks/results/default_test.json
+    python benchmarks/score_default.py themesift/default_model --json benchmarks/results/default_test.json
 
 Run after every choice was made on dev. Writes the figures into the artifact too
 (``metrics.json``: ``test`` stays ex-cx-gold's, ``tests`` holds both sets, ``test_by`` their

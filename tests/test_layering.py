@@ -33,5 +33,5 @@ def test_no_import_against_the_flow(folder):
 
 
 def test_no_pickle_in_the_shipped_model():
-    files = list((REPO / "core" / "default_model").rglob("*"))
+    files = list((REPO / "themesift" / "default_model").rglob("*"))
     assert files and not [f for f in files if f.suffix in (".pkl", ".pickle", ".joblib", ".bin", ".pt")]

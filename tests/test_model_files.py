@@ -18,7 +18,7 @@ from themesift.models.artifact import ModelFileError
 from themesift.models.params import PARAMS, ParamError, check_params, describe
 from themesift.models.registry import FAMILIES, family_class, load_artifact, make_model
 
-DEFAULT = Path(__file__).resolve().parents[1] / "core" / "default_model"
+DEFAULT = Path(__file__).resolve().parents[1] / "themesift" / "default_model"
 TEXTS = ["The pay is terrible.", "Great pay and bonuses!", "My manager never listens.",
          "My manager is supportive.", "Nothing to add.", "Salary is fine, manager is awful."] * 5
 LABELS = [["pay:negative"], ["pay:positive"], ["manager:negative"], ["manager:positive"], [],

@@ -69,7 +69,7 @@ def _label_columns(value: str | None) -> list[str] | None:
 
 
 def _label_flags(args: Namespace) -> dict:
-    """The shared labeled-input flags (core.cli._label_args) as keyword arguments."""
+    """The shared labeled-input flags (themesift.cli._label_args) as keyword arguments."""
     return {"text_column": args.text_column, "labels_column": args.labels_column,
             "label_columns": _label_columns(args.label_columns), "polarities": _label_columns(args.polarities)}
 
