@@ -13,6 +13,7 @@ all topics)), the three comments nearest its centre, and the share of its commen
 each existing theme, so a topic that no theme covers stands out. ``uncovered_only`` keeps only
 comments with no theme: the "emerging themes" of employee-survey tools.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -55,8 +56,12 @@ def cluster(vectors: np.ndarray, n_topics: int | str = "auto", seed: int = 0) ->
         if not 2 <= int(n_topics) < n:
             raise AnalysisError(f"--topics must be between 2 and {n - 1} for {n} comments, got {n_topics}")
         labels = KMeans(int(n_topics), n_init=4, random_state=seed).fit_predict(vectors)
-    order = {old: new for new, (old, _) in enumerate(sorted(
-        ((c, int((labels == c).sum())) for c in np.unique(labels)), key=lambda item: (-item[1], item[0])))}
+    order = {
+        old: new
+        for new, (old, _) in enumerate(
+            sorted(((c, int((labels == c).sum())) for c in np.unique(labels)), key=lambda item: (-item[1], item[0]))
+        )
+    }
     return np.array([order[c] for c in labels])
 
 
@@ -75,9 +80,16 @@ def ctfidf_keywords(texts: Sequence[str], topics: np.ndarray, top: int = 8) -> d
     return {i: [vocab[j] for j in np.argsort(-scores[row])[:top] if scores[row, j] > 0] for row, i in enumerate(ids)}
 
 
-def discover(texts: Sequence[str], label_sets: Sequence[Sequence[str] | None] | None = None, *,
-             n_topics: int | str = "auto", uncovered_only: bool = False, seed: int = 0, examples: int = 3,
-             vectors: np.ndarray | None = None) -> pd.DataFrame:
+def discover(
+    texts: Sequence[str],
+    label_sets: Sequence[Sequence[str] | None] | None = None,
+    *,
+    n_topics: int | str = "auto",
+    uncovered_only: bool = False,
+    seed: int = 0,
+    examples: int = 3,
+    vectors: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per topic: size, share, key phrases, example comments, overlapping themes.
 
     ``label_sets``: each comment's labels (None for a comment that was not classified, left out);
@@ -87,9 +99,14 @@ def discover(texts: Sequence[str], label_sets: Sequence[Sequence[str] | None] | 
         raise AnalysisError(f"{len(texts)} texts but {len(label_sets)} label sets")
     if uncovered_only and label_sets is None:
         raise AnalysisError("--uncovered-only needs each comment's themes (a classify output, or --model)")
-    keep = [i for i, t in enumerate(texts) if isinstance(t, str) and t.strip()
-            and (label_sets is None or label_sets[i] is not None)
-            and not (uncovered_only and label_sets[i])]
+    keep = [
+        i
+        for i, t in enumerate(texts)
+        if isinstance(t, str)
+        and t.strip()
+        and (label_sets is None or label_sets[i] is not None)
+        and not (uncovered_only and label_sets[i])
+    ]
     if len(keep) < 3:
         raise AnalysisError(f"only {len(keep)} comments to group: too few to find topics")
     kept_texts = [texts[i] for i in keep]
@@ -101,15 +118,21 @@ def discover(texts: Sequence[str], label_sets: Sequence[Sequence[str] | None] | 
         members = np.flatnonzero(topics == topic)
         centre = vectors[members].mean(axis=0)
         nearest = members[np.argsort(-(vectors[members] @ centre))[:examples]]
-        row = {"topic": topic, "size": len(members), "share": len(members) / len(keep),
-               "keywords": ", ".join(keywords[topic]), "examples": " | ".join(kept_texts[i] for i in nearest)}
+        row = {
+            "topic": topic,
+            "size": len(members),
+            "share": len(members) / len(keep),
+            "keywords": ", ".join(keywords[topic]),
+            "examples": " | ".join(kept_texts[i] for i in nearest),
+        }
         if label_sets is not None:
             sets = [label_sets[keep[i]] for i in members]
             themes = pd.Series([lab.split(":")[0] for labels in sets for lab in labels]).value_counts()
             row["themes"] = "; ".join(f"{theme} {count / len(members):.0%}" for theme, count in themes.head(3).items())
             row["uncovered_share"] = sum(not labels for labels in sets) / len(members)
         rows.append(row)
-    out = pd.DataFrame(rows, columns=[c for c in TOPIC_COLUMNS if label_sets is not None
-                                      or c not in ("themes", "uncovered_share")])
+    out = pd.DataFrame(
+        rows, columns=[c for c in TOPIC_COLUMNS if label_sets is not None or c not in ("themes", "uncovered_share")]
+    )
     out.attrs.update(comments=len(keep), n_topics=int(topics.max()) + 1, topics=topics.tolist(), rows=keep)
     return out

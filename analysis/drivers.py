@@ -16,6 +16,7 @@ correlated labels, so it is shown, not used for ranking.
 Labels seen on fewer than ``min_count`` scored comments are listed with ``estimated=False`` and
 no figures: an indicator on 12 comments gives an interval too wide to put on a slide.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -25,8 +26,23 @@ import pandas as pd
 
 from themesift.analysis.scores import ScoreKind, parse_scores
 
-DRIVER_COLUMNS = ["label", "theme", "polarity", "n", "share", "mean_with", "mean_without", "impact", "ci_low",
-                  "ci_high", "p_value", "q_value", "score_without", "delta_without", "estimated"]
+DRIVER_COLUMNS = [
+    "label",
+    "theme",
+    "polarity",
+    "n",
+    "share",
+    "mean_with",
+    "mean_without",
+    "impact",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+    "score_without",
+    "delta_without",
+    "estimated",
+]
 
 
 class AnalysisError(ValueError):
@@ -57,8 +73,14 @@ def label_matrix(label_sets: Sequence[Iterable[str]]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=range(n))
 
 
-def drivers(label_sets: Sequence[Iterable[str]], scores: Sequence[object], *, kind: ScoreKind = "mean",
-            min_count: int = 30, confidence: float = 0.95) -> pd.DataFrame:
+def drivers(
+    label_sets: Sequence[Iterable[str]],
+    scores: Sequence[object],
+    *,
+    kind: ScoreKind = "mean",
+    min_count: int = 30,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """Each label's impact on the score, sorted by impact (largest first; not estimated last).
 
     ``label_sets``: the labels of each comment (``theme:polarity``; None for a comment that was
@@ -85,24 +107,39 @@ def drivers(label_sets: Sequence[Iterable[str]], scores: Sequence[object], *, ki
     for label in X_all.columns:
         x = X_all[label].to_numpy().astype(bool)
         theme, _, polarity = label.partition(":")
-        row = {"label": label, "theme": theme, "polarity": polarity or None, "n": int(x.sum()),
-               "share": float(x.mean()), "mean_with": float(y[x].mean()),
-               "mean_without": float(y[~x].mean()) if (~x).any() else np.nan,
-               "impact": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-               "estimated": label in estimated}
+        row = {
+            "label": label,
+            "theme": theme,
+            "polarity": polarity or None,
+            "n": int(x.sum()),
+            "share": float(x.mean()),
+            "mean_with": float(y[x].mean()),
+            "mean_without": float(y[~x].mean()) if (~x).any() else np.nan,
+            "impact": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+            "estimated": label in estimated,
+        }
         row["score_without"] = row["mean_without"]
         row["delta_without"] = overall - row["mean_without"]
         if row["estimated"]:
             k = estimated.index(label) + 1  # column 0 is the intercept
-            row.update(impact=fit["params"][k], ci_low=fit["ci"][k, 0], ci_high=fit["ci"][k, 1],
-                       p_value=fit["p"][k])
+            row.update(impact=fit["params"][k], ci_low=fit["ci"][k, 0], ci_high=fit["ci"][k, 1], p_value=fit["p"][k])
         rows.append(row)
     out = pd.DataFrame(rows, columns=[c for c in DRIVER_COLUMNS if c != "q_value"])
     out.insert(out.columns.get_loc("p_value") + 1, "q_value", bh_qvalues(out["p_value"]))
     out = out.sort_values(["estimated", "impact"], ascending=[False, False], na_position="last", kind="stable")
     out = out.reset_index(drop=True)
-    out.attrs.update(n_scored=int(len(y)), mean_score=overall, n_excluded=len(bad), excluded_rows=bad,
-                     intercept=float(fit["params"][0]) if fit else overall, kind=kind, min_count=min_count)
+    out.attrs.update(
+        n_scored=int(len(y)),
+        mean_score=overall,
+        n_excluded=len(bad),
+        excluded_rows=bad,
+        intercept=float(fit["params"][0]) if fit else overall,
+        kind=kind,
+        min_count=min_count,
+    )
     return out
 
 

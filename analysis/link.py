@@ -16,6 +16,7 @@ make rho close to +-1 by accident (a null simulation flagged such pairs in 11 of
 this rule; benchmarks/link_simulation.py). These are correlations between units, not people,
 and not causes.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -31,9 +32,13 @@ from themesift.analysis.trends import parse_dates
 LINK_COLUMNS = ["employee_theme", "customer_theme", "units", "rho", "ci_low", "ci_high", "p_value", "q_value"]
 
 
-def unit_profile(label_sets: Sequence[Iterable[str] | None], units: Sequence[object], *,
-                 scores: dict[str, Sequence[object]] | None = None,
-                 min_group_size: int = 5) -> tuple[pd.DataFrame, int]:
+def unit_profile(
+    label_sets: Sequence[Iterable[str] | None],
+    units: Sequence[object],
+    *,
+    scores: dict[str, Sequence[object]] | None = None,
+    min_group_size: int = 5,
+) -> tuple[pd.DataFrame, int]:
     """Per unit: comments, each label's share, each score's mean; and how many units were too small."""
     keep = np.array([labels is not None for labels in label_sets], dtype=bool)
     names = pd.Series(group_names(units))[keep].reset_index(drop=True)
@@ -65,27 +70,44 @@ def _spearman_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _linkable(profile: pd.DataFrame, min_label_units: int) -> list[str]:
     """Columns worth correlating: a label mentioned in at least ``min_label_units`` units (with
     one or two, ties make rho +-1 by accident), a score that varies."""
-    return [c for c in profile.columns if c != "comments" and profile[c].nunique() > 1
-            and (c.startswith("mean:") or int((profile[c] > 0).sum()) >= min_label_units)]
+    return [
+        c
+        for c in profile.columns
+        if c != "comments"
+        and profile[c].nunique() > 1
+        and (c.startswith("mean:") or int((profile[c] > 0).sum()) >= min_label_units)
+    ]
 
 
-def link(employee: pd.DataFrame, customer: pd.DataFrame, *, min_units: int = 10, min_label_units: int = 5,
-         bootstrap: int = 1000, permutations: int = 20000, confidence: float = 0.95,
-         seed: int = 0) -> pd.DataFrame:
+def link(
+    employee: pd.DataFrame,
+    customer: pd.DataFrame,
+    *,
+    min_units: int = 10,
+    min_label_units: int = 5,
+    bootstrap: int = 1000,
+    permutations: int = 20000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Every employee column x customer column of two unit profiles (:func:`unit_profile`),
     over the units both have. Raises AnalysisError when fewer than ``min_units`` are shared.
     Labels mentioned in fewer than ``min_label_units`` of those units are left out."""
     shared = employee.index.intersection(customer.index)
     if len(shared) < min_units:
-        raise AnalysisError(f"only {len(shared)} units have enough comments on both sides; a link across units "
-                            f"needs at least {min_units} (--min-units)")
+        raise AnalysisError(
+            f"only {len(shared)} units have enough comments on both sides; a link across units "
+            f"needs at least {min_units} (--min-units)"
+        )
     e_cols, c_cols = _linkable(employee.loc[shared], min_label_units), _linkable(customer.loc[shared], min_label_units)
     if not e_cols or not c_cols:
         raise AnalysisError("no label varies across the shared units on one side: nothing to correlate")
     E, C = employee.loc[shared, e_cols].to_numpy(float), customer.loc[shared, c_cols].to_numpy(float)
     if np.isnan(E).any() or np.isnan(C).any():  # a score column with blanks in some unit: mean of what is there
-        E, C = pd.DataFrame(E).fillna(pd.DataFrame(E).mean()).to_numpy(), pd.DataFrame(C).fillna(
-            pd.DataFrame(C).mean()).to_numpy()
+        E, C = (
+            pd.DataFrame(E).fillna(pd.DataFrame(E).mean()).to_numpy(),
+            pd.DataFrame(C).fillna(pd.DataFrame(C).mean()).to_numpy(),
+        )
     rho = _spearman_matrix(E, C)
     rng = np.random.default_rng(seed)
     n = len(shared)
@@ -97,9 +119,19 @@ def link(employee: pd.DataFrame, customer: pd.DataFrame, *, min_units: int = 10,
     with np.errstate(invalid="ignore"):
         low, high = np.nanquantile(draws, tail, axis=0), np.nanquantile(draws, 1 - tail, axis=0)
     p = _permutation_p(E, C, rho, permutations, rng)
-    rows = [{"employee_theme": e, "customer_theme": c, "units": n, "rho": rho[i, j], "ci_low": low[i, j],
-             "ci_high": high[i, j], "p_value": p[i, j]}
-            for i, e in enumerate(e_cols) for j, c in enumerate(c_cols)]
+    rows = [
+        {
+            "employee_theme": e,
+            "customer_theme": c,
+            "units": n,
+            "rho": rho[i, j],
+            "ci_low": low[i, j],
+            "ci_high": high[i, j],
+            "p_value": p[i, j],
+        }
+        for i, e in enumerate(e_cols)
+        for j, c in enumerate(c_cols)
+    ]
     out = pd.DataFrame(rows)
     out["q_value"] = bh_qvalues(out["p_value"])
     out["_strength"] = -out["rho"].abs()  # permutation p-values tie at their floor: the stronger rho first
@@ -131,8 +163,9 @@ def _permutation_p(E: np.ndarray, C: np.ndarray, rho: np.ndarray, permutations: 
     return np.where(np.isnan(rho), np.nan, p)
 
 
-def period_units(units: Sequence[object], dates: Sequence[object], period: str, lag: int = 0,
-                 dayfirst: bool | None = None) -> tuple[list[str | None], list[int]]:
+def period_units(
+    units: Sequence[object], dates: Sequence[object], period: str, lag: int = 0, dayfirst: bool | None = None
+) -> tuple[list[str | None], list[int]]:
     """Unit keys ``unit @ period`` (shifted ``lag`` periods back, so customer t + lag meets
     employee t), and the 1-based rows with no usable date."""
     from themesift.analysis.trends import _FREQ

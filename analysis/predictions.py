@@ -3,6 +3,7 @@
 Flagged rows (empty comments, bad cells: a non-empty ``error``) were never classified; they are
 left out of every analysis rather than counted as comments without a theme.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,10 @@ def row_labels(df: pd.DataFrame) -> list[list[str] | None]:
     from themesift.report.tables import parse_predictions
 
     parsed = parse_predictions(df)
-    return [sorted(f"{theme}:{polarity}" for theme, pols in labels.items() for polarity in sorted(pols)) if ok
-            else None for labels, ok in zip(parsed.labels, parsed.classified)]
+    return [
+        sorted(f"{theme}:{polarity}" for theme, pols in labels.items() for polarity in sorted(pols)) if ok else None
+        for labels, ok in zip(parsed.labels, parsed.classified)
+    ]
 
 
 def column(df: pd.DataFrame, name: str, flag: str) -> pd.Series:
@@ -35,8 +38,9 @@ def column(df: pd.DataFrame, name: str, flag: str) -> pd.Series:
     return df[name]
 
 
-def drivers_from_file(path: str | os.PathLike[str], score: str, *, kind: str = "mean",
-                      min_count: int = 30) -> pd.DataFrame:
+def drivers_from_file(
+    path: str | os.PathLike[str], score: str, *, kind: str = "mean", min_count: int = 30
+) -> pd.DataFrame:
     """:func:`themesift.analysis.drivers` on a classify output and one of its score columns."""
     from themesift.analysis.drivers import drivers
 
@@ -44,8 +48,9 @@ def drivers_from_file(path: str | os.PathLike[str], score: str, *, kind: str = "
     return drivers(row_labels(df), column(df, score, "--score").tolist(), kind=kind, min_count=min_count)
 
 
-def trends_from_file(path: str | os.PathLike[str], time: str, *, period: str = "month",
-                     dayfirst: bool | None = None) -> pd.DataFrame:
+def trends_from_file(
+    path: str | os.PathLike[str], time: str, *, period: str = "month", dayfirst: bool | None = None
+) -> pd.DataFrame:
     """:func:`themesift.analysis.trends` on a classify output and its date column."""
     from themesift.analysis.trends import trends
 
@@ -53,16 +58,29 @@ def trends_from_file(path: str | os.PathLike[str], time: str, *, period: str = "
     return trends(row_labels(df), column(df, time, "--time").tolist(), period=period, dayfirst=dayfirst)
 
 
-def link_from_files(employee_path: str | os.PathLike[str], customer_path: str | os.PathLike[str], unit: str, *,
-                    time: str | None = None, period: str = "quarter", lag: int = 0, dayfirst: bool | None = None,
-                    employee_scores: list[str] = (), customer_scores: list[str] = (), min_units: int = 10,
-                    min_group_size: int = 5, bootstrap: int = 1000) -> pd.DataFrame:
+def link_from_files(
+    employee_path: str | os.PathLike[str],
+    customer_path: str | os.PathLike[str],
+    unit: str,
+    *,
+    time: str | None = None,
+    period: str = "quarter",
+    lag: int = 0,
+    dayfirst: bool | None = None,
+    employee_scores: list[str] = (),
+    customer_scores: list[str] = (),
+    min_units: int = 10,
+    min_group_size: int = 5,
+    bootstrap: int = 1000,
+) -> pd.DataFrame:
     """:func:`themesift.analysis.link` on two classify outputs sharing a unit column."""
     from themesift.analysis.link import link, period_units, unit_profile
 
     profiles, small, undated = [], [], []
-    sides = ((employee_path, 0, employee_scores, "--employee-score"),
-             (customer_path, lag, customer_scores, "--customer-score"))
+    sides = (
+        (employee_path, 0, employee_scores, "--employee-score"),
+        (customer_path, lag, customer_scores, "--customer-score"),
+    )
     for path, shift, score_columns, score_flag in sides:
         df = read_classified(path)
         labels = row_labels(df)
@@ -76,13 +94,22 @@ def link_from_files(employee_path: str | os.PathLike[str], customer_path: str | 
         profiles.append(profile)
         small.append(n_small)
     table = link(*profiles, min_units=min_units, bootstrap=bootstrap)
-    table.attrs.update(small_units={"employee": small[0], "customer": small[1]},
-                       undated_rows={"employee": undated[0], "customer": undated[1]} if undated else None)
+    table.attrs.update(
+        small_units={"employee": small[0], "customer": small[1]},
+        undated_rows={"employee": undated[0], "customer": undated[1]} if undated else None,
+    )
     return table
 
 
-def discover_from_file(path: str | os.PathLike[str], *, text_column: str | None = None, model: str | None = None,
-                       uncovered_only: bool = False, n_topics: int | str = "auto", seed: int = 0) -> pd.DataFrame:
+def discover_from_file(
+    path: str | os.PathLike[str],
+    *,
+    text_column: str | None = None,
+    model: str | None = None,
+    uncovered_only: bool = False,
+    n_topics: int | str = "auto",
+    seed: int = 0,
+) -> pd.DataFrame:
     """:func:`themesift.analysis.discover` on a classify output (its themes used as they are) or
     on a raw export, classified on the fly with ``model`` (default: the shipped model)."""
     from themesift.analysis.discover import discover

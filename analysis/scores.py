@@ -5,6 +5,7 @@ and reported by row number, so a figure on a slide says what it rests on. ``nps`
 likelihood to recommend to +100 (9-10, promoters), 0 (7-8) and -100 (0-6), so a mean of those is
 the NPS and a regression coefficient reads in NPS points; values outside 0-10 are refused.
 """
+
 from __future__ import annotations
 
 import re

@@ -12,6 +12,7 @@ month-first from the data (a day above 12 decides); when nothing decides, the ca
 (``dayfirst``), because guessing would move comments between months silently. A cell that is
 not a date leaves its row out, reported by row number.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,22 @@ PERIODS = ("week", "month", "quarter", "year")
 _FREQ = {"week": "W-MON", "month": "M", "quarter": "Q", "year": "Y"}
 _SLASH = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})(?:[ T].*)?\s*$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
-TREND_COLUMNS = ["label", "theme", "polarity", "period", "comments", "n", "share", "previous_period",
-                 "previous_share", "change", "ci_low", "ci_high", "p_value", "q_value"]
+TREND_COLUMNS = [
+    "label",
+    "theme",
+    "polarity",
+    "period",
+    "comments",
+    "n",
+    "share",
+    "previous_period",
+    "previous_share",
+    "change",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "q_value",
+]
 
 
 def _slash_order(values: Iterable[object]) -> bool | None:
@@ -61,8 +76,10 @@ def parse_dates(values: Sequence[object], dayfirst: bool | None = None) -> tuple
             bad.append(i + 1)
         out.append(stamp)
     if needs_order:
-        raise AnalysisError("dates like 03/04/2026 could be day-first or month-first and no date in the "
-                            "column decides: say which with --dayfirst or --monthfirst")
+        raise AnalysisError(
+            "dates like 03/04/2026 could be day-first or month-first and no date in the "
+            "column decides: say which with --dayfirst or --monthfirst"
+        )
     return pd.Series(pd.to_datetime(out), dtype="datetime64[ns]"), bad
 
 
@@ -93,8 +110,14 @@ def _one_date(value: object, order: bool | None):
     return stamp.tz_convert(None) if stamp.tzinfo else stamp
 
 
-def trends(label_sets: Sequence[Iterable[str] | None], dates: Sequence[object], *, period: Period = "month",
-           dayfirst: bool | None = None, confidence: float = 0.95) -> pd.DataFrame:
+def trends(
+    label_sets: Sequence[Iterable[str] | None],
+    dates: Sequence[object],
+    *,
+    period: Period = "month",
+    dayfirst: bool | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
     """One row per label and period: its share, and the change against the previous period.
 
     ``label_sets``: each comment's labels (None: not classified, left out); ``dates``: one per
@@ -114,17 +137,26 @@ def trends(label_sets: Sequence[Iterable[str] | None], dates: Sequence[object], 
         counts = {p: int(X[label].to_numpy()[periods == p].sum()) for p in order}
         theme, _, polarity = label.partition(":")
         for k, p in enumerate(order):
-            row = {"label": label, "theme": theme, "polarity": polarity or None, "period": p,
-                   "comments": totals[p], "n": counts[p], "share": counts[p] / totals[p]}
+            row = {
+                "label": label,
+                "theme": theme,
+                "polarity": polarity or None,
+                "period": p,
+                "comments": totals[p],
+                "n": counts[p],
+                "share": counts[p] / totals[p],
+            }
             if k:
                 prev = order[k - 1]
-                row.update(previous_period=prev, previous_share=counts[prev] / totals[prev],
-                           **share_change(counts[p], totals[p], counts[prev], totals[prev], confidence))
+                row.update(
+                    previous_period=prev,
+                    previous_share=counts[prev] / totals[prev],
+                    **share_change(counts[p], totals[p], counts[prev], totals[prev], confidence),
+                )
             rows.append(row)
     out = pd.DataFrame(rows, columns=[c for c in TREND_COLUMNS if c != "q_value"])
     out.insert(out.columns.get_loc("p_value") + 1, "q_value", bh_qvalues(out["p_value"]))
-    out.attrs.update(periods=order, comments_per_period=totals, n_excluded=len(bad), excluded_rows=bad,
-                     period=period)
+    out.attrs.update(periods=order, comments_per_period=totals, n_excluded=len(bad), excluded_rows=bad, period=period)
     return out
 
 
@@ -137,8 +169,8 @@ def share_change(count: int, total: int, prev_count: int, prev_total: int, confi
         return {"change": change, "ci_low": np.nan, "ci_high": np.nan, "p_value": 1.0}  # no variation to test
     with warnings.catch_warnings():  # statsmodels also computes ratios that are undefined at a zero count
         warnings.simplefilter("ignore", RuntimeWarning)
-        low, high = confint_proportions_2indep(count, total, prev_count, prev_total, method="newcomb",
-                                               compare="diff", alpha=1 - confidence)
-        p_value = test_proportions_2indep(count, total, prev_count, prev_total, method="score",
-                                          compare="diff").pvalue
+        low, high = confint_proportions_2indep(
+            count, total, prev_count, prev_total, method="newcomb", compare="diff", alpha=1 - confidence
+        )
+        p_value = test_proportions_2indep(count, total, prev_count, prev_total, method="score", compare="diff").pvalue
     return {"change": change, "ci_low": float(low), "ci_high": float(high), "p_value": float(p_value)}

@@ -8,6 +8,7 @@ and cx-gold. Reported per dataset and for both together: accuracy of the audienc
 model (or ``--model``) decides, and employee-only themes written per 100 customer comments (gold
 labels of cx-gold hold 2 such labels in 630 test rows). Score ``test`` once, after every choice.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,14 +31,19 @@ def main(argv: list[str] | None = None) -> int:
     from themesift.serve.predict import load_model, predict
 
     model = load_model(args.model)
-    employee_themes = {t for t, a in (model.audience_.theme_audiences if model.audience_ else {}).items()
-                       if a == "employee"}
-    out: dict = {"command": "python benchmarks/" + " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
-                 "split": args.split, "datasets": {}}
+    employee_themes = {
+        t for t, a in (model.audience_.theme_audiences if model.audience_ else {}).items() if a == "employee"
+    }
+    out: dict = {
+        "command": "python benchmarks/" + " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "split": args.split,
+        "datasets": {},
+    }
     right = total = 0
     for name in ("ex-cx-gold", "cx-gold"):
-        records = [json.loads(line) for line in open(require(SHARED / "data" / name / f"{args.split}.jsonl"),
-                                                     encoding="utf-8")]
+        records = [
+            json.loads(line) for line in open(require(SHARED / "data" / name / f"{args.split}.jsonl"), encoding="utf-8")
+        ]
         results = predict([r["text"] for r in records], model)
         gold = ["employee" if r["source"].startswith("employee") else "customer" for r in records]
         hits = [res["audience"] == g for res, g in zip(results, gold)]
@@ -45,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         customer = [res for res, g in zip(results, gold) if g == "customer"]
         wrong = sum(1 for res in customer for t in res["themes"] if t["theme"] in employee_themes)
         out["datasets"][name] = {
-            "rows": len(records), "audience_accuracy": round(sum(hits) / len(hits), 4),
+            "rows": len(records),
+            "audience_accuracy": round(sum(hits) / len(hits), 4),
             "audience_accuracy_rows_with_labels": round(sum(labeled) / max(len(labeled), 1), 4),
             "customer_rows": len(customer),
-            "employee_themes_per_100_customer_comments": round(100 * wrong / max(len(customer), 1), 2)}
+            "employee_themes_per_100_customer_comments": round(100 * wrong / max(len(customer), 1), 2),
+        }
         right, total = right + sum(hits), total + len(hits)
         print(name, json.dumps(out["datasets"][name]), flush=True)
     out["audience_accuracy_both"] = round(right / total, 4)

@@ -8,6 +8,7 @@ repeating the pool when N exceeds it, runs the CLI in a child process, reads the
 resident memory from the kernel (getrusage), and checks the output has exactly the input's
 rows in order.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,15 +52,28 @@ def main() -> None:
     src, out = work / f"pool_{args.rows}.csv", work / f"pool_{args.rows}_themes.csv"
     if not src.exists():
         build_csv(src, args.rows)
-    cmd = [str(Path(sys.executable).with_name("themesift")), "classify", str(src), "-o", str(out), "--text-column",
-           "comment"] + (["--model", args.model] if args.model else [])
+    cmd = [
+        str(Path(sys.executable).with_name("themesift")),
+        "classify",
+        str(src),
+        "-o",
+        str(out),
+        "--text-column",
+        "comment",
+    ] + (["--model", args.model] if args.model else [])
     start = time.time()
     subprocess.run(cmd, check=True)
     seconds = time.time() - start
     peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     check_output(out, args.rows)
-    result = {"rows": args.rows, "model": args.model or "default", "seconds": round(seconds, 1),
-              "rows_per_s": round(args.rows / seconds, 1), "peak_rss_mib": round(peak_mib, 1), "rows_in_order": True}
+    result = {
+        "rows": args.rows,
+        "model": args.model or "default",
+        "seconds": round(seconds, 1),
+        "rows_per_s": round(args.rows / seconds, 1),
+        "peak_rss_mib": round(peak_mib, 1),
+        "rows_in_order": True,
+    }
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")

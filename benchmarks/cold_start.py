@@ -9,6 +9,7 @@ process per side lists which of torch, transformers and peft ``import themesift;
 
     python benchmarks/cold_start.py --old-commit b638360~1 --runs 5
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,11 +27,21 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "cold_start.json"
 TEXT = "Pay is low"
 CLI = "import sys; from themesift.cli import main; sys.exit(main())"  # what the `themesift` script runs
-CHECK = ("import sys, themesift; themesift.predict(['Pay is low']); "
-         "print(','.join(m for m in ('torch', 'transformers', 'peft') if m in sys.modules) or 'none')")
+CHECK = (
+    "import sys, themesift; themesift.predict(['Pay is low']); "
+    "print(','.join(m for m in ('torch', 'transformers', 'peft') if m in sys.modules) or 'none')"
+)
 # pyproject's package-dir: where each subpackage lives in the checkout
-LAYOUT = {"core": "", "themesift": "", "nlp": "nlp", "models": "models", "training": "training", "serve": "serve",
-          "analysis": "analysis", "report": "report"}
+LAYOUT = {
+    "core": "",
+    "themesift": "",
+    "nlp": "nlp",
+    "models": "models",
+    "training": "training",
+    "serve": "serve",
+    "analysis": "analysis",
+    "report": "report",
+}
 
 
 def _measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -73,14 +84,16 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--old-commit", default=None, help="also measure this commit's code, alternating with ours")
     args = p.parse_args()
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=REPO).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+    ).stdout.strip()
     command = [sys.executable, "-c", CLI, "predict", TEXT]
     with tempfile.TemporaryDirectory() as tmp:
         sides = [side("after", None, head)]
         if args.old_commit:
-            old = subprocess.run(["git", "rev-parse", "--short", args.old_commit], capture_output=True, text=True,
-                                 cwd=REPO, check=True).stdout.strip()
+            old = subprocess.run(
+                ["git", "rev-parse", "--short", args.old_commit], capture_output=True, text=True, cwd=REPO, check=True
+            ).stdout.strip()
             sides.insert(0, side("before", str(unpack(args.old_commit, Path(tmp))), old))
         for s in sides:
             _measured(command, s["env"])  # fills this side's ONNX cache; not timed
@@ -95,18 +108,26 @@ def main() -> None:
     results = {
         "command": f'themesift predict "{TEXT}"  (as: python -c "{CLI}" predict "{TEXT}")',
         "reproduce": f"python benchmarks/cold_start.py --runs {args.runs}"
-                     + (f" --old-commit {args.old_commit}" if args.old_commit else ""),
+        + (f" --old-commit {args.old_commit}" if args.old_commit else ""),
         "note": "warm ONNX cache on both sides; runs alternate between the sides",
-        "machine": {"cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-                    "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_1m_at_end": round(os.getloadavg()[0], 2)},
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+        },
         "backend": os.environ.get("THEMESIFT_BACKEND") or "default (onnx-int8)",
     }
     for s in sides:
-        results[s["label"]] = {"commit": s["commit"], "runs": args.runs, "wall_s": s["wall_s"],
-                               "wall_s_median": median(s["wall_s"]), "peak_rss_mib": s["peak_rss_mib"],
-                               "peak_rss_mib_median": median(s["peak_rss_mib"]),
-                               "heavy_modules_loaded": s["heavy_modules_loaded"]}
+        results[s["label"]] = {
+            "commit": s["commit"],
+            "runs": args.runs,
+            "wall_s": s["wall_s"],
+            "wall_s_median": median(s["wall_s"]),
+            "peak_rss_mib": s["peak_rss_mib"],
+            "peak_rss_mib_median": median(s["peak_rss_mib"]),
+            "heavy_modules_loaded": s["heavy_modules_loaded"],
+        }
     from themesift.nlp.atomic import atomic_write_text
 
     atomic_write_text(RESULTS, json.dumps(results, indent=2) + "\n")

@@ -1,4 +1,5 @@
 """Paths and small helpers shared by the benchmark scripts (run from the repo root)."""
+
 from __future__ import annotations
 
 import json

@@ -19,6 +19,7 @@ subprocess, so peak RSS (the kernel's VmHWM) is per method; inference speed is c
 of one predict call on the first N comments of employee-reviews/pool.jsonl after a warm-up.
 Needs the ``bench`` extra (setfit). Writes results.json and results.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,9 +35,15 @@ from common import POOL, REPO, read_texts
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # inference backends timed per method (fp32 onnx only for the default recipe: it decides the default backend)
-METHODS = {"tfidf": ["default"], "embed": ["torch", "onnx-int8"], "finetune": ["torch", "onnx-int8"],
-           "ensemble": ["torch", "onnx", "onnx-int8"], "setfit": ["default"], "spacy": ["default"],
-           "sklearn": ["default"]}
+METHODS = {
+    "tfidf": ["default"],
+    "embed": ["torch", "onnx-int8"],
+    "finetune": ["torch", "onnx-int8"],
+    "ensemble": ["torch", "onnx", "onnx-int8"],
+    "setfit": ["default"],
+    "spacy": ["default"],
+    "sklearn": ["default"],
+}
 THEMESIFT = ("tfidf", "embed", "finetune", "ensemble")
 
 
@@ -84,8 +91,12 @@ def phase_train(args) -> dict:
         seconds += sum(info["member_train_seconds"])
     if args.method in THEMESIFT:
         runner.prepare(workdir)  # ONNX exports, outside the timed part
-    return {"train_seconds": None if seconds is None else round(seconds, 1), "train_peak_rss_mb": peak_rss_mb(),
-            "rows": {"fit": len(ds.fit), "dev": len(ds.dev)}, "info": info}
+    return {
+        "train_seconds": None if seconds is None else round(seconds, 1),
+        "train_peak_rss_mb": peak_rss_mb(),
+        "rows": {"fit": len(ds.fit), "dev": len(ds.dev)},
+        "info": info,
+    }
 
 
 def phase_infer(args) -> dict:
@@ -105,23 +116,53 @@ def phase_infer(args) -> dict:
     dev = evaluate_label_sets(ds.dev.labels, predictor.predict(ds.dev.texts), themes=ds.themes)
     evaluation = ds.evaluation()  # scored once, for this finished configuration
     scored = evaluate_label_sets(evaluation.labels, predictor.predict(evaluation.texts), themes=ds.themes)
-    return {"comments": len(texts), "infer_seconds": round(seconds, 2), "comments_per_s": round(len(texts) / seconds, 1),
-            "load_seconds": round(loaded - started, 1), "first_call_seconds": round(warm - loaded, 1),
-            "infer_peak_rss_mb": peak_rss_mb(), "eval_split": ds.eval_name, "eval_rows": len(evaluation),
-            "dev": _summary(dev), "eval": _summary(scored)}
+    return {
+        "comments": len(texts),
+        "infer_seconds": round(seconds, 2),
+        "comments_per_s": round(len(texts) / seconds, 1),
+        "load_seconds": round(loaded - started, 1),
+        "first_call_seconds": round(warm - loaded, 1),
+        "infer_peak_rss_mb": peak_rss_mb(),
+        "eval_split": ds.eval_name,
+        "eval_rows": len(evaluation),
+        "dev": _summary(dev),
+        "eval": _summary(scored),
+    }
 
 
 def _summary(metrics: dict) -> dict:
-    return {"theme_polarity_micro": metrics["theme_polarity"]["micro"], "theme_micro": metrics["theme"]["micro"],
-            "theme_polarity_macro_f1": metrics["theme_polarity"]["macro"]["f1"]}
+    return {
+        "theme_polarity_micro": metrics["theme_polarity"]["micro"],
+        "theme_micro": metrics["theme"]["micro"],
+        "theme_polarity_macro_f1": metrics["theme_polarity"]["macro"]["f1"],
+    }
 
 
 # -- orchestration ----------------------------------------------------------------------
 def _child(args, phase: str, method: str, dataset: str, workdir: Path, variant: str = "default") -> dict:
     out = workdir / f"{phase}-{variant}.json"
-    cmd = [sys.executable, __file__, "--phase", phase, "--method", method, "--dataset", dataset,
-           "--workdir", str(workdir), "--variant", variant, "--n", str(args.n), "--result", str(out),
-           "--setfit-max-steps", str(args.setfit_max_steps), "--spacy-epochs", str(args.spacy_epochs)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--phase",
+        phase,
+        "--method",
+        method,
+        "--dataset",
+        dataset,
+        "--workdir",
+        str(workdir),
+        "--variant",
+        variant,
+        "--n",
+        str(args.n),
+        "--result",
+        str(out),
+        "--setfit-max-steps",
+        str(args.setfit_max_steps),
+        "--spacy-epochs",
+        str(args.spacy_epochs),
+    ]
     if args.quick:
         cmd.append("--quick")
     if method in ("finetune", "ensemble") and dataset == "ex-cx-gold" and args.reuse_default:
@@ -177,24 +218,32 @@ def markdown(rows: list[dict], args) -> str:
     kind = "quick smoke run" if args.quick else "full run"
     if args.infer_only:
         kind += ", inference re-run on the models an earlier run trained (train columns from that run)"
-    lines = [f"Peer comparison ({kind}), {time.strftime('%Y-%m-%d %H:%M')}; "
-             f"inference on {args.n} pool comments; SetFit max_steps={args.setfit_max_steps}; "
-             f"spaCy max_epochs={args.spacy_epochs}.", ""]
+    lines = [
+        f"Peer comparison ({kind}), {time.strftime('%Y-%m-%d %H:%M')}; "
+        f"inference on {args.n} pool comments; SetFit max_steps={args.setfit_max_steps}; "
+        f"spaCy max_epochs={args.spacy_epochs}.",
+        "",
+    ]
     for dataset in dict.fromkeys(r["dataset"] for r in rows):
         part = [r for r in rows if r["dataset"] == dataset]
         split = next((r.get("eval_split") for r in part if r.get("eval_split")), "test")
-        lines += [f"### {dataset} (scored on {split})", "",
-                  "| method | backend | theme:polarity micro-F1 | theme micro-F1 | dev theme:polarity F1 | train s "
-                  "| comments/s | train peak RSS MB | inference peak RSS MB |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"### {dataset} (scored on {split})",
+            "",
+            "| method | backend | theme:polarity micro-F1 | theme micro-F1 | dev theme:polarity F1 | train s "
+            "| comments/s | train peak RSS MB | inference peak RSS MB |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for r in part:
             if "error" in r:
                 lines.append(f"| {r['method']} | {r['variant']} | failed: {r['error']} ||||||| ")
                 continue
-            lines.append(f"| {r['method']} | {r['variant']} | {_f(r, 'eval', 'theme_polarity_micro', 'f1')} "
-                         f"| {_f(r, 'eval', 'theme_micro', 'f1')} | {_f(r, 'dev', 'theme_polarity_micro', 'f1')} "
-                         f"| {_f(r, 'train_seconds', fmt='{:.0f}')} | {_f(r, 'comments_per_s', fmt='{:.0f}')} "
-                         f"| {_f(r, 'train_peak_rss_mb', fmt='{:.0f}')} | {_f(r, 'infer_peak_rss_mb', fmt='{:.0f}')} |")
+            lines.append(
+                f"| {r['method']} | {r['variant']} | {_f(r, 'eval', 'theme_polarity_micro', 'f1')} "
+                f"| {_f(r, 'eval', 'theme_micro', 'f1')} | {_f(r, 'dev', 'theme_polarity_micro', 'f1')} "
+                f"| {_f(r, 'train_seconds', fmt='{:.0f}')} | {_f(r, 'comments_per_s', fmt='{:.0f}')} "
+                f"| {_f(r, 'train_peak_rss_mb', fmt='{:.0f}')} | {_f(r, 'infer_peak_rss_mb', fmt='{:.0f}')} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -202,9 +251,16 @@ def markdown(rows: list[dict], args) -> str:
 def write_results(args, rows: list[dict]) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"quick": args.quick, "infer_only": args.infer_only, "n": args.n, "setfit_max_steps": args.setfit_max_steps,
-            "spacy_epochs": args.spacy_epochs, "reuse_default": args.reuse_default, "cpus": os.cpu_count(),
-            "threads": os.environ.get("THEMESIFT_THREADS")}
+    meta = {
+        "quick": args.quick,
+        "infer_only": args.infer_only,
+        "n": args.n,
+        "setfit_max_steps": args.setfit_max_steps,
+        "spacy_epochs": args.spacy_epochs,
+        "reuse_default": args.reuse_default,
+        "cpus": os.cpu_count(),
+        "threads": os.environ.get("THEMESIFT_THREADS"),
+    }
     (out / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     (out / "results.md").write_text(markdown(rows, args) + "\n")
 
@@ -218,16 +274,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=None, help="comments for the speed figure (default 2000; quick 200)")
     parser.add_argument("--setfit-max-steps", type=int, default=1500, help="cap on SetFit's contrastive steps")
     parser.add_argument("--spacy-epochs", type=int, default=8, help="spaCy training.max_epochs")
-    parser.add_argument("--reuse-default", default=None, metavar="DIR",
-                        help="on ex-cx-gold, score this ensemble artifact (e.g. themesift/default_model, trained on "
-                             "train/dev with the same recipe) as 'ensemble' and its member_0 as 'finetune' instead "
-                             "of training them; training times then come from its metrics.json")
-    parser.add_argument("--infer-only", action="store_true",
-                        help="skip training: re-time and re-score the models an earlier run left in OUT/work "
-                             "(e.g. after an inference change), all methods again in this one run; with "
-                             "--reuse-default, finetune/ensemble are read from that artifact as usual")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the rows of other methods/datasets already in OUT/results.json")
+    parser.add_argument(
+        "--reuse-default",
+        default=None,
+        metavar="DIR",
+        help="on ex-cx-gold, score this ensemble artifact (e.g. themesift/default_model, trained on "
+        "train/dev with the same recipe) as 'ensemble' and its member_0 as 'finetune' instead "
+        "of training them; training times then come from its metrics.json",
+    )
+    parser.add_argument(
+        "--infer-only",
+        action="store_true",
+        help="skip training: re-time and re-score the models an earlier run left in OUT/work "
+        "(e.g. after an inference change), all methods again in this one run; with "
+        "--reuse-default, finetune/ensemble are read from that artifact as usual",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the rows of other methods/datasets already in OUT/results.json"
+    )
     for hidden in ("--phase", "--method", "--dataset", "--workdir", "--variant", "--result", "--reuse"):
         parser.add_argument(hidden, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

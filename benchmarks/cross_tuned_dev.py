@@ -7,6 +7,7 @@ two halves (seed 0), thresholds are tuned on one half and scored on the other, b
 the two theme:polarity micro-F1s are averaged. Each member is scored alone and as an equal-weight
 average with the TF-IDF model, the default model's recipe. Test is never read.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,16 +38,20 @@ def main(argv: list[str] | None = None) -> int:
     dev = load_labeled(require(Path(args.dev)), label_space=space, polarities=space.polarities)
     y = space.encode(dev.label_sets)
     order = np.random.default_rng(0).permutation(len(dev))
-    halves = np.sort(order[: len(dev) // 2]), np.sort(order[len(dev) // 2:])
+    halves = np.sort(order[: len(dev) // 2]), np.sort(order[len(dev) // 2 :])
 
     def f1(proba: np.ndarray, tune: np.ndarray, score: np.ndarray) -> float:
         tfidf.set_thresholds(tune_thresholds(proba[tune], y[tune]))
         gold = [dev.label_sets[i] for i in score]
-        return evaluate_label_sets(gold, tfidf.decode(proba[score]), themes=space.themes)["theme_polarity"]["micro"]["f1"]
+        return evaluate_label_sets(gold, tfidf.decode(proba[score]), themes=space.themes)["theme_polarity"]["micro"][
+            "f1"
+        ]
 
     def cross(proba: np.ndarray) -> str:
         a, b = halves
-        return f"cross-tuned {(f1(proba, a, b) + f1(proba, b, a)) / 2:.4f} (tuned and scored on all dev {f1(proba, np.arange(len(dev)), np.arange(len(dev))):.4f})"
+        everything = np.arange(len(dev))
+        cross = (f1(proba, a, b) + f1(proba, b, a)) / 2
+        return f"cross-tuned {cross:.4f} (tuned and scored on all dev {f1(proba, everything, everything):.4f})"
 
     p_tfidf = tfidf.predict_proba(dev.texts)
     for path in args.members:

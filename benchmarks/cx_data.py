@@ -8,6 +8,7 @@ licence (e.g. ``customer-spotify-twitter-support``), or one industry for leave-o
 
 writes ``train.jsonl`` and ``dev.jsonl`` there (test files are never touched).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,18 @@ def rows(paths: list[Path], exclude_sources: set[str], exclude_industries: set[s
                 record = json.loads(line)
                 if record.get("source") in exclude_sources or record.get("industry") in exclude_industries:
                     continue
-                out.append({"id": record["id"], "text": record["text"], "labels": record["labels"],
-                            "audience": audience_of(record), "source": record.get("source"),
-                            "dataset": path.parent.name,
-                            "industry": record.get("industry") or ("employee" if audience_of(record) == "employee"
-                                                                   else record.get("source"))})
+                out.append(
+                    {
+                        "id": record["id"],
+                        "text": record["text"],
+                        "labels": record["labels"],
+                        "audience": audience_of(record),
+                        "source": record.get("source"),
+                        "dataset": path.parent.name,
+                        "industry": record.get("industry")
+                        or ("employee" if audience_of(record) == "employee" else record.get("source")),
+                    }
+                )
     return out
 
 

@@ -11,6 +11,7 @@ ways ("cross-tuned"), and theme:polarity micro-F1 is reported on each dev set. `
 a built model (an ensemble, routed or not) the same way, as it predicts (audience auto), with the
 mean of the two dev sets: the default model is the candidate with the highest mean. Test is never read.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,15 +25,23 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED, require  # noqa: E402
 
-DEVS = {"ex-cx-gold": SHARED / "data" / "ex-cx-gold" / "dev.jsonl", "cx-gold": SHARED / "data" / "cx-gold" / "dev.jsonl"}
+DEVS = {
+    "ex-cx-gold": SHARED / "data" / "ex-cx-gold" / "dev.jsonl",
+    "cx-gold": SHARED / "data" / "cx-gold" / "dev.jsonl",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--finetune", action="append", default=[], metavar="DIR", help="fine-tuned member(s)")
     parser.add_argument("--tfidf", action="append", required=True, metavar="NAME=DIR", help="TF-IDF candidates")
-    parser.add_argument("--candidate", action="append", default=[], metavar="NAME=DIR",
-                        help="a built model (e.g. a routed ensemble), scored as it predicts: audience auto")
+    parser.add_argument(
+        "--candidate",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="a built model (e.g. a routed ensemble), scored as it predicts: audience auto",
+    )
     parser.add_argument("--json", default=None, help="write the figures here")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -71,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
             for k in DEVS:
                 keep = [j for j, i in enumerate(score) if part[i] == k]
                 gold = [rows[score[j]]["labels"] for j in keep]
-                out[k].append(evaluate_label_sets(gold, [pred[j] for j in keep],
-                                                  themes=space.themes)["theme_polarity"]["micro"]["f1"])
+                out[k].append(
+                    evaluate_label_sets(gold, [pred[j] for j in keep], themes=space.themes)["theme_polarity"]["micro"][
+                        "f1"
+                    ]
+                )
         return {k: round(float(np.mean(v)), 4) for k, v in out.items()}
 
     results = {}
@@ -83,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             auto = audience.resolve(texts, "auto")
             treatments["auto"] = auto
             key = f"audience accuracy ({detector_name} detector)"
-            results[key] = {k: round(float(np.mean([a == g for a, g, p in zip(auto, gold_audience, part) if p == k])), 4)
-                            for k in DEVS}
+            results[key] = {
+                k: round(float(np.mean([a == g for a, g, p in zip(auto, gold_audience, part) if p == k])), 4)
+                for k in DEVS
+            }
             print(key, results[key], flush=True)
         for treatment, who in treatments.items():
             if treatment != "auto" and detector_name != next(iter(tfidfs)):
@@ -101,8 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         results[key]["mean"] = round((results[key]["ex-cx-gold"] + results[key]["cx-gold"]) / 2, 4)
         print(f"{key:<60} " + "  ".join(f"{k} {v:.4f}" for k, v in results[key].items()), flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"command": " ".join(sys.argv), "cross_tuned_theme_polarity_micro_f1":
-                                               results}, indent=2) + "\n", "utf-8")
+        Path(args.json).write_text(
+            json.dumps({"command": " ".join(sys.argv), "cross_tuned_theme_polarity_micro_f1": results}, indent=2)
+            + "\n",
+            "utf-8",
+        )
     return 0
 
 

@@ -9,6 +9,7 @@ theme:polarity micro-F1 (``auto`` audience), next to the same recipe trained on 
 ``curve``: train on ex-cx-gold train + a seeded 12.5/25/50/100 % of cx-gold train and score both
 dev sets (no test). ``--param KEY=VALUE`` passes family parameters, as ``themesift train`` does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED, require  # noqa: E402
 from cx_data import CX, EX, rows  # noqa: E402
+
+from common import SHARED, require  # noqa: E402
 
 
 def _write(path: Path, records: list[dict]) -> str:
@@ -35,8 +37,14 @@ def _write(path: Path, records: list[dict]) -> str:
 def _train(family: str, params: dict, train_rows: list[dict], dev_rows: list[dict], work: Path):
     from themesift.training.train import TrainConfig, train
 
-    cfg = TrainConfig(data=_write(work / "train.jsonl", train_rows), dev=_write(work / "dev.jsonl", dev_rows),
-                      output=str(work / "model"), family=family, params=dict(params), default_taxonomy=True)
+    cfg = TrainConfig(
+        data=_write(work / "train.jsonl", train_rows),
+        dev=_write(work / "dev.jsonl", dev_rows),
+        output=str(work / "model"),
+        family=family,
+        params=dict(params),
+        default_taxonomy=True,
+    )
     started = time.time()
     result = train(cfg)
     return result.model, round(time.time() - started, 1)
@@ -48,8 +56,11 @@ def _score(model, records: list[dict]) -> dict:
 
     pred = model.predict([normalize_text(r["text"]) for r in records])
     m = evaluate_label_sets([r["labels"] for r in records], pred, themes=model.themes)
-    return {"n": len(records), "theme_polarity_micro_f1": round(m["theme_polarity"]["micro"]["f1"], 4),
-            "theme_micro_f1": round(m["theme"]["micro"]["f1"], 4)}
+    return {
+        "n": len(records),
+        "theme_polarity_micro_f1": round(m["theme_polarity"]["micro"]["f1"], 4),
+        "theme_micro_f1": round(m["theme"]["micro"]["f1"], 4),
+    }
 
 
 def loio(family: str, params: dict) -> dict:
@@ -65,12 +76,18 @@ def loio(family: str, params: dict) -> dict:
         for industry in industries:
             held_dev = [r for r in dev_all if r["industry"] == industry]
             held_test = [r for r in test_cx if r["industry"] == industry]
-            model, seconds = _train(family, params, [r for r in train_all if r["industry"] != industry],
-                                    [r for r in dev_all if r["industry"] != industry], work)
+            model, seconds = _train(
+                family,
+                params,
+                [r for r in train_all if r["industry"] != industry],
+                [r for r in dev_all if r["industry"] != industry],
+                work,
+            )
             out["industries"][industry] = {
                 "left_out": {"dev": _score(model, held_dev), "test": _score(model, held_test)},
                 "trained_on_all": {"dev": _score(full, held_dev), "test": _score(full, held_test)},
-                "seconds": seconds}
+                "seconds": seconds,
+            }
             print(industry, json.dumps(out["industries"][industry]), flush=True)
     for split in ("dev", "test"):
         for kind in ("left_out", "trained_on_all"):
@@ -89,9 +106,14 @@ def curve(family: str, params: dict) -> dict:
         for share in (0.125, 0.25, 0.5, 1.0):
             part = cx_train[: round(share * len(cx_train))]
             model, seconds = _train(family, params, ex_train + part, dev_all, Path(tmp))
-            point = {"cx_train_rows": len(part), "seconds": seconds,
-                     **{f"{name} dev": _score(model, [r for r in dev_all if r["dataset"] == name])
-                        for name in ("ex-cx-gold", "cx-gold")}}
+            point = {
+                "cx_train_rows": len(part),
+                "seconds": seconds,
+                **{
+                    f"{name} dev": _score(model, [r for r in dev_all if r["dataset"] == name])
+                    for name in ("ex-cx-gold", "cx-gold")
+                },
+            }
             out["points"].append(point)
             print(json.dumps(point), flush=True)
     return out
@@ -114,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         except json.JSONDecodeError:
             params[key] = value
     result = (loio if args.mode == "loio" else curve)(args.family, params)
-    result = {"command": "python benchmarks/" + " ".join([Path(sys.argv[0]).name] + sys.argv[1:]), "family": args.family,
-              "params": params, **result}
+    result = {
+        "command": "python benchmarks/" + " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "family": args.family,
+        "params": params,
+        **result,
+    }
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", "utf-8")
     return 0

@@ -3,6 +3,7 @@ reproducibility (the same topics twice, embeddings computed anew each time).
 
     python benchmarks/discover_speed.py [-n 10000] [-o benchmarks/results/discover_speed.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,12 +27,21 @@ def main() -> None:
     for _ in range(2):
         start = time.perf_counter()
         table = discover(texts)
-        runs.append({"seconds": round(time.perf_counter() - start, 1), "topics": table.attrs["topics"],
-                     "keywords": table["keywords"].tolist()})
+        runs.append(
+            {
+                "seconds": round(time.perf_counter() - start, 1),
+                "topics": table.attrs["topics"],
+                "keywords": table["keywords"].tolist(),
+            }
+        )
         print(f"{len(texts)} comments, {table.attrs['n_topics']} topics, {runs[-1]['seconds']} s", flush=True)
-    result = {"comments": len(texts), "n_topics": len(runs[0]["keywords"]),
-              "seconds": [r["seconds"] for r in runs], "same_topics_twice": runs[0]["topics"] == runs[1]["topics"],
-              "keywords": runs[0]["keywords"]}
+    result = {
+        "comments": len(texts),
+        "n_topics": len(runs[0]["keywords"]),
+        "seconds": [r["seconds"] for r in runs],
+        "same_topics_twice": runs[0]["topics"] == runs[1]["topics"],
+        "keywords": runs[0]["keywords"],
+    }
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print({k: v for k, v in result.items() if k != "keywords"})
 

@@ -8,6 +8,7 @@ negative label, up for a positive one), with its 95 % interval there excluding z
 
     python benchmarks/drivers_validity.py [-n 4000] [-o benchmarks/results/drivers_validity.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,11 +24,15 @@ from themesift.analysis import drivers  # noqa: E402
 
 SUBRATINGS = ("work_life_balance", "culture_values", "career_opportunities", "comp_benefits", "senior_management")
 OWN_SUBRATING = {
-    "work_life_balance:negative": "work_life_balance", "work_life_balance:positive": "work_life_balance",
-    "pay_benefits:negative": "comp_benefits", "pay_benefits:positive": "comp_benefits",
-    "growth_development:negative": "career_opportunities", "growth_development:positive": "career_opportunities",
+    "work_life_balance:negative": "work_life_balance",
+    "work_life_balance:positive": "work_life_balance",
+    "pay_benefits:negative": "comp_benefits",
+    "pay_benefits:positive": "comp_benefits",
+    "growth_development:negative": "career_opportunities",
+    "growth_development:positive": "career_opportunities",
     "leadership_direction:negative": "senior_management",
-    "teamwork_culture:negative": "culture_values", "teamwork_culture:positive": "culture_values",
+    "teamwork_culture:negative": "culture_values",
+    "teamwork_culture:positive": "culture_values",
 }
 
 
@@ -53,15 +58,27 @@ def main() -> None:
         sign = -1 if label.endswith(":negative") else 1
         impacts = {s: round(float(tables[s].loc[label, "impact"]), 4) for s in SUBRATINGS}
         row = tables[own].loc[label]
-        checks.append({"label": label, "own_subrating": own, "n": int(row["n"]), "impacts": impacts,
-                       "own_ci": [round(float(row["ci_low"]), 4), round(float(row["ci_high"]), 4)],
-                       "moves_own_most": max(impacts, key=lambda s: sign * impacts[s]) == own,
-                       "interval_excludes_zero": bool(row["ci_high"] < 0 if sign < 0 else row["ci_low"] > 0)})
+        checks.append(
+            {
+                "label": label,
+                "own_subrating": own,
+                "n": int(row["n"]),
+                "impacts": impacts,
+                "own_ci": [round(float(row["ci_low"]), 4), round(float(row["ci_high"]), 4)],
+                "moves_own_most": max(impacts, key=lambda s: sign * impacts[s]) == own,
+                "interval_excludes_zero": bool(row["ci_high"] < 0 if sign < 0 else row["ci_low"] > 0),
+            }
+        )
         print(checks[-1], flush=True)
     passed = sum(c["moves_own_most"] and c["interval_excludes_zero"] for c in checks)
-    result = {"comments": len(rows), "classify_seconds": round(seconds, 1),
-              "scored_per_subrating": {s: tables[s].attrs["n_scored"] for s in SUBRATINGS},
-              "passed": passed, "checked": len(checks), "checks": checks}
+    result = {
+        "comments": len(rows),
+        "classify_seconds": round(seconds, 1),
+        "scored_per_subrating": {s: tables[s].attrs["n_scored"] for s in SUBRATINGS},
+        "passed": passed,
+        "checked": len(checks),
+        "checks": checks,
+    }
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"{passed} of {len(checks)} labels pass; wrote {args.output}")
 

@@ -11,6 +11,7 @@ without it the benchmark says so and exits 0. Prints requests/s, comments/s, p50
 latency, the error count (any status but 200, 503s included), the server's RSS (process tree:
 before the load, peak during it, after it) and the HTTP/in-process throughput ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,18 @@ def start_server(args: argparse.Namespace, port: int, log_path: Path) -> subproc
         env["THEMESIFT_BATCH_MS"] = str(args.batch_ms)
     if args.threads:
         env["THEMESIFT_THREADS"] = str(args.threads)
-    cmd = [sys.executable, "-m", "themesift.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(args.workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "themesift.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+    ]
     if args.model:
         cmd += ["--model", args.model]
     return subprocess.Popen(cmd, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
@@ -180,8 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=8, help="untimed requests first (default 8)")
     p.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
     p.add_argument("--threads", type=int, default=0, help="THEMESIFT_THREADS for the server (default: unset)")
-    p.add_argument("--batch-ms", type=float, default=None,
-                   help="server micro-batching window, ms (0 = off; default: the server's default)")
+    p.add_argument(
+        "--batch-ms",
+        type=float,
+        default=None,
+        help="server micro-batching window, ms (0 = off; default: the server's default)",
+    )
     p.add_argument("--data", default=str(POOL), help="JSONL of comments with a 'text' field")
     p.add_argument("--json", default=None, metavar="OUT", help="also write the figures as JSON")
     p.add_argument("--no-in-process", action="store_true", help="skip the in-process predict reference")
@@ -191,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: comment pool not found at {args.data}")
         return 0
     comments = read_comments(Path(args.data), (args.requests + args.warmup) * args.batch)
-    batches = [comments[(i * args.batch) % len(comments):][:args.batch] for i in range(args.requests + args.warmup)]
+    batches = [comments[(i * args.batch) % len(comments) :][: args.batch] for i in range(args.requests + args.warmup)]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = Path(tempfile.gettempdir()) / f"themesift-http-load-{port}.log"
@@ -199,12 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ready_s = wait_ready(base, proc)
         model = httpx.get(f"{base}/v1/model", timeout=30).json()
-        drive(base, batches[:args.warmup], args.concurrency)
+        drive(base, batches[: args.warmup], args.concurrency)
         rss_before = server_rss_mb(proc.pid)
         sampler = RssSampler(proc.pid)
         sampler.start()
         cpu0 = server_cpu_seconds(proc.pid)
-        latencies, errors, wall = drive(base, batches[args.warmup:], args.concurrency)
+        latencies, errors, wall = drive(base, batches[args.warmup :], args.concurrency)
         cpu_s = server_cpu_seconds(proc.pid) - cpu0
         sampler.stop.set()
         sampler.join()
@@ -216,14 +231,19 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         proc.terminate()
         proc.wait(30)
-    local = None if args.no_in_process else in_process_rates(args.model, batches[args.warmup:], args.threads)
+    local = None if args.no_in_process else in_process_rates(args.model, batches[args.warmup :], args.threads)
     http_rate = len(latencies) * args.batch / wall
     result = {
         "model": {"family": model.get("family"), "version": model.get("version")},
-        "requests": len(latencies), "comments_per_request": args.batch, "concurrency": args.concurrency,
-        "workers": args.workers, "threads": args.threads or None,
+        "requests": len(latencies),
+        "comments_per_request": args.batch,
+        "concurrency": args.concurrency,
+        "workers": args.workers,
+        "threads": args.threads or None,
         "batch_ms": DEFAULT_BATCH_MS if args.batch_ms is None else args.batch_ms,
-        "errors": errors, "seconds": round(wall, 2), "ready_s": round(ready_s, 1),
+        "errors": errors,
+        "seconds": round(wall, 2),
+        "ready_s": round(ready_s, 1),
         "server_cpu_ms_per_comment": round(1000 * cpu_s / (len(latencies) * args.batch), 1),
         "requests_per_s": round(len(latencies) / wall, 2),
         "comments_per_s": round(len(latencies) * args.batch / wall, 1),
@@ -235,16 +255,22 @@ def main(argv: list[str] | None = None) -> int:
         "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
     }
     lat = result["latency_ms"]
-    print(f"{result['model']['version']}: {result['requests']} requests × {args.batch} comments, "
-          f"concurrency {args.concurrency}, workers {args.workers}, batch_ms {result['batch_ms']}")
-    print(f"  {result['requests_per_s']} requests/s   {result['comments_per_s']} comments/s   "
-          f"p50 {lat['p50']} ms   p95 {lat['p95']} ms   p99 {lat['p99']} ms   errors {errors}   "
-          f"server CPU {result['server_cpu_ms_per_comment']} ms/comment")
+    print(
+        f"{result['model']['version']}: {result['requests']} requests × {args.batch} comments, "
+        f"concurrency {args.concurrency}, workers {args.workers}, batch_ms {result['batch_ms']}"
+    )
+    print(
+        f"  {result['requests_per_s']} requests/s   {result['comments_per_s']} comments/s   "
+        f"p50 {lat['p50']} ms   p95 {lat['p95']} ms   p99 {lat['p99']} ms   errors {errors}   "
+        f"server CPU {result['server_cpu_ms_per_comment']} ms/comment"
+    )
     rss = result["server_rss_mb"]
     print(f"  server RSS {rss['before']} MB before, {rss['peak']} MB peak, {rss['after']} MB after")
     if local:
-        print(f"  in-process predict on the same comments, comments/s: {local} (per request batch; all in one "
-              f"call); HTTP/in-process: {result['http_vs_in_process']}")
+        print(
+            f"  in-process predict on the same comments, comments/s: {local} (per request batch; all in one "
+            f"call); HTTP/in-process: {result['http_vs_in_process']}"
+        )
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", "utf-8")

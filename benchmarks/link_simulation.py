@@ -9,6 +9,7 @@ moves from quarter to quarter and the customer side follows the employee side on
 
     python benchmarks/link_simulation.py [--repeats 20] [-o benchmarks/results/link_simulation.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,9 @@ def _draw(rng, pool_with: list, pool_without: list, p: float, n: int) -> list[li
     return [(pool := pools[int(rng.random() < p)])[rng.integers(len(pool))] for _ in range(n)]
 
 
-def simulate(rng, employee_pool, customer_pool, *, stores: int = 40, per_side: int = 50, linked: bool = True,
-             periods: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate(
+    rng, employee_pool, customer_pool, *, stores: int = 40, per_side: int = 50, linked: bool = True, periods: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two classify-like tables (store, date, labels); with periods > 1 the customer side in
     quarter t + 1 follows the employee side in quarter t."""
     e_with = [x for x in employee_pool if EMPLOYEE_LABEL in x]
@@ -59,21 +61,31 @@ def simulate(rng, employee_pool, customer_pool, *, stores: int = 40, per_side: i
             e_p = 0.05 + 0.4 * drivers[t]
             c_t = t if periods == 1 else t + 1
             c_p = 0.05 + 0.4 * (drivers[t] if linked else null[t])
-            emp += [{"store": f"store-{s}", "date": QUARTER_STARTS[t], "labels": x}
-                    for x in _draw(rng, e_with, e_without, e_p, per_side)]
-            cus += [{"store": f"store-{s}", "date": QUARTER_STARTS[c_t], "labels": x}
-                    for x in _draw(rng, c_with, c_without, c_p, per_side)]
+            emp += [
+                {"store": f"store-{s}", "date": QUARTER_STARTS[t], "labels": x}
+                for x in _draw(rng, e_with, e_without, e_p, per_side)
+            ]
+            cus += [
+                {"store": f"store-{s}", "date": QUARTER_STARTS[c_t], "labels": x}
+                for x in _draw(rng, c_with, c_without, c_p, per_side)
+            ]
     return pd.DataFrame(emp), pd.DataFrame(cus)
 
 
 def run_link(emp: pd.DataFrame, cus: pd.DataFrame, *, lag: int | None = None, bootstrap: int = 300) -> pd.DataFrame:
     if lag is None:
-        return link(unit_profile(emp["labels"].tolist(), emp["store"].tolist())[0],
-                    unit_profile(cus["labels"].tolist(), cus["store"].tolist())[0], bootstrap=bootstrap)
+        return link(
+            unit_profile(emp["labels"].tolist(), emp["store"].tolist())[0],
+            unit_profile(cus["labels"].tolist(), cus["store"].tolist())[0],
+            bootstrap=bootstrap,
+        )
     e_units, _ = period_units(emp["store"].tolist(), emp["date"].tolist(), "quarter", 0)
     c_units, _ = period_units(cus["store"].tolist(), cus["date"].tolist(), "quarter", lag)
-    return link(unit_profile(emp["labels"].tolist(), e_units)[0], unit_profile(cus["labels"].tolist(), c_units)[0],
-                bootstrap=bootstrap)
+    return link(
+        unit_profile(emp["labels"].tolist(), e_units)[0],
+        unit_profile(cus["labels"].tolist(), c_units)[0],
+        bootstrap=bootstrap,
+    )
 
 
 def planted_row(table: pd.DataFrame) -> pd.Series:
@@ -99,11 +111,16 @@ def main() -> None:
         emp, cus = simulate(rng, employee_pool, customer_pool, periods=4, stores=40, per_side=25)
         for lag in (0, 1):
             lag_rho[lag].append(float(planted_row(run_link(emp, cus, lag=lag))["rho"]))
-    result = {"stores": 40, "comments_per_store_and_side": 50, "repeats": args.repeats,
-              "planted_pair_ranked_first": ranked_first, "planted_pair_q_below_0.05": significant,
-              "null_runs_with_any_q_below_0.05": null_any,
-              "lag_1_mean_rho": round(float(np.mean(lag_rho[1])), 3),
-              "lag_0_mean_rho": round(float(np.mean(lag_rho[0])), 3)}
+    result = {
+        "stores": 40,
+        "comments_per_store_and_side": 50,
+        "repeats": args.repeats,
+        "planted_pair_ranked_first": ranked_first,
+        "planted_pair_q_below_0.05": significant,
+        "null_runs_with_any_q_below_0.05": null_any,
+        "lag_1_mean_rho": round(float(np.mean(lag_rho[1])), 3),
+        "lag_0_mean_rho": round(float(np.mean(lag_rho[0])), 3),
+    }
     print(result)
     Path(args.output).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 

@@ -16,6 +16,7 @@ present) and ``windows-mean`` (the windows' probabilities averaged).
 
     python benchmarks/long_comments.py [--model DIR] [--min-tokens 300] [-o benchmarks/results/long_comments.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,10 @@ from themesift.models import windows  # noqa: E402
 from themesift.serve.predict import load_model  # noqa: E402
 from themesift.training.evaluate import evaluate_label_sets  # noqa: E402
 
-DEV_SETS = {"ex-cx-gold": SHARED / "data" / "ex-cx-gold" / "dev.jsonl",
-            "cx-gold": SHARED / "data" / "cx-gold" / "dev.jsonl"}
+DEV_SETS = {
+    "ex-cx-gold": SHARED / "data" / "ex-cx-gold" / "dev.jsonl",
+    "cx-gold": SHARED / "data" / "cx-gold" / "dev.jsonl",
+}
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -87,8 +90,13 @@ def after_filler(rows: list[dict], count, limit: int, n: int, seed: int = 0) -> 
             j = int(rng.integers(len(pool)))
             lead.append(pool[j])
             used += pool_sizes[j]
-        out.append({"text": " ".join(lead + [row["text"].strip()]), "labels": sorted(row["labels"]),
-                    "late": sorted(row["labels"])})
+        out.append(
+            {
+                "text": " ".join(lead + [row["text"].strip()]),
+                "labels": sorted(row["labels"]),
+                "late": sorted(row["labels"]),
+            }
+        )
     return out
 
 
@@ -98,11 +106,14 @@ def reading(mode: str):
     saved_predict, saved_combine = model_base.ThemeClassifier._predict_windowed, model_base.combine_windows
     if mode == "truncate":
         model_base.ThemeClassifier._predict_windowed = lambda self, texts, audiences: self._predict_proba_as(
-            texts, audiences)
+            texts, audiences
+        )
     elif mode == "windows-mean":
+
         def mean_combine(proba, owner, n_texts):
             owner = np.asarray(owner)
             return np.stack([proba[owner == i].mean(axis=0) for i in range(n_texts)])
+
         model_base.combine_windows = mean_combine
     try:
         yield
@@ -129,8 +140,11 @@ def main() -> None:
     for name, long_rows in cases:
         texts, gold = [r["text"] for r in long_rows], [r["labels"] for r in long_rows]
         n_late = sum(len(r["late"]) for r in long_rows)
-        entry = {"comments": len(long_rows), "mean_tokens": round(float(np.mean(count(texts))), 1),
-                 "late_labels": n_late}
+        entry = {
+            "comments": len(long_rows),
+            "mean_tokens": round(float(np.mean(count(texts))), 1),
+            "late_labels": n_late,
+        }
         for mode in ("truncate", "windows-max", "windows-mean"):
             with reading(mode):
                 start = time.perf_counter()
@@ -138,11 +152,13 @@ def main() -> None:
                 seconds = time.perf_counter() - start
             metrics = evaluate_label_sets(gold, pred, themes=model.themes)
             late_hits = sum(len(set(r["late"]) & set(p)) for r, p in zip(long_rows, pred))
-            entry[mode] = {"theme_polarity_micro_f1": metrics["theme_polarity"]["micro"]["f1"],
-                           "precision": metrics["theme_polarity"]["micro"]["precision"],
-                           "recall": metrics["theme_polarity"]["micro"]["recall"],
-                           "late_label_recall": round(late_hits / n_late, 4) if n_late else None,
-                           "seconds": round(seconds, 2)}
+            entry[mode] = {
+                "theme_polarity_micro_f1": metrics["theme_polarity"]["micro"]["f1"],
+                "precision": metrics["theme_polarity"]["micro"]["precision"],
+                "recall": metrics["theme_polarity"]["micro"]["recall"],
+                "late_label_recall": round(late_hits / n_late, 4) if n_late else None,
+                "seconds": round(seconds, 2),
+            }
             print(name, mode, entry[mode], flush=True)
         results["sets"][name] = entry
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

@@ -6,6 +6,7 @@ Run after every choice was made on dev. Writes the figures into the artifact too
 (``metrics.json``: ``test`` stays ex-cx-gold's, ``tests`` holds both sets, ``test_by`` their
 segments: cx-gold's ``industry``, ex-cx-gold's ``source``) and rewrites its model card.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="model directory")
     parser.add_argument("--json", default=None, help="also write the figures here")
-    parser.add_argument("--data-note", action="append", default=[], metavar="TEXT",
-                        help="a line for the model card's training-data section (sources, licences); repeatable")
+    parser.add_argument(
+        "--data-note",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a line for the model card's training-data section (sources, licences); repeatable",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from themesift.models import artifact
@@ -54,8 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     artifact.write_json(path / artifact.METRICS, metrics)
     (path / artifact.CARD).write_text(model_card(model, metrics), "utf-8")
     if args.json:
-        Path(args.json).write_text(json.dumps({"command": "python benchmarks/score_default.py " + " ".join(
-            sys.argv[1:]), "tests": tests, "by": by}, indent=2) + "\n", "utf-8")
+        Path(args.json).write_text(
+            json.dumps(
+                {"command": "python benchmarks/score_default.py " + " ".join(sys.argv[1:]), "tests": tests, "by": by},
+                indent=2,
+            )
+            + "\n",
+            "utf-8",
+        )
     return 0
 
 

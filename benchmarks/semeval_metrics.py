@@ -11,6 +11,7 @@
 Labels are the project's ``category:polarity`` strings; a model's polarity for a gold pair
 is its per-theme argmax over polarities, whether or not it detected the category.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -35,8 +36,14 @@ def detection_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(100 * precision, 2), "recall": round(100 * recall, 2), "f1": round(100 * f1, 2),
-            "tp": tp, "fp": fp, "fn": fn}
+    return {
+        "precision": round(100 * precision, 2),
+        "recall": round(100 * recall, 2),
+        "f1": round(100 * f1, 2),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
 
 
 def gold_polarity_pairs(gold: Sequence[Sequence[str]]) -> list[tuple[int, str, str]]:
@@ -49,8 +56,13 @@ def gold_polarity_pairs(gold: Sequence[Sequence[str]]) -> list[tuple[int, str, s
     return out
 
 
-def polarity_accuracy(gold: Sequence[Sequence[str]], proba: np.ndarray, themes: Sequence[str],
-                      polarities: Sequence[str], classes: Sequence[str] = FOUR_WAY) -> dict:
+def polarity_accuracy(
+    gold: Sequence[Sequence[str]],
+    proba: np.ndarray,
+    themes: Sequence[str],
+    polarities: Sequence[str],
+    classes: Sequence[str] = FOUR_WAY,
+) -> dict:
     """Subtask 4: accuracy (percent) over the gold pairs whose polarity is in ``classes``,
     predicting the argmax of ``proba[row, theme, 1 + polarity]`` over ``classes`` only.
 
@@ -73,12 +85,22 @@ def polarity_accuracy(gold: Sequence[Sequence[str]], proba: np.ndarray, themes: 
         predicted = known[int(np.argmax(proba[row, theme_index[category], columns]))]
         confusion[polarity][predicted] += 1
         correct += predicted == polarity
-    return {"accuracy": round(100 * correct / total, 2) if total else 0.0, "correct": correct, "n": total,
-            "classes": list(classes), "confusion": confusion}
+    return {
+        "accuracy": round(100 * correct / total, 2) if total else 0.0,
+        "correct": correct,
+        "n": total,
+        "classes": list(classes),
+        "confusion": confusion,
+    }
 
 
-def semeval14_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], proba: np.ndarray,
-                     themes: Sequence[str], polarities: Sequence[str]) -> dict:
+def semeval14_scores(
+    gold: Sequence[Sequence[str]],
+    pred: Sequence[Sequence[str]],
+    proba: np.ndarray,
+    themes: Sequence[str],
+    polarities: Sequence[str],
+) -> dict:
     """Both official figures plus the 3-way and binary accuracy variants."""
     return {
         "detection": detection_scores(gold, pred),

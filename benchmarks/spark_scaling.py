@@ -9,6 +9,7 @@ absent) into Spark's no-op sink, so the figure is classification, not file writi
 Python workers run with THEMESIFT_THREADS=1 unless it is set. ``--baseline`` also times
 plain in-process ``predict`` on the same comments for comparison.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from common import POOL, REPO, read_texts as read_comments  # noqa: E402
+from common import POOL  # noqa: E402
+from common import read_texts as read_comments
 
 
 def run_master(master: str, comments: list[str], model: str | None) -> dict:
@@ -29,26 +31,38 @@ def run_master(master: str, comments: list[str], model: str | None) -> dict:
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     t0 = time.perf_counter()
-    spark = (SparkSession.builder.master(master).appName("themesift-scaling")
-             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())
+    spark = (
+        SparkSession.builder.master(master)
+        .appName("themesift-scaling")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     cores = spark.sparkContext.defaultParallelism
     started_s = time.perf_counter() - t0
     try:
+
         def job(texts: list[str]) -> float:
             df = spark.createDataFrame(pd.DataFrame({"id": range(len(texts)), "text": texts}))
             t = time.perf_counter()
             classify_dataframe(df, model=model).write.format("noop").mode("overwrite").save()
             return time.perf_counter() - t
 
-        warmup_s = job(comments[:8 * cores])  # one small partition per core: every worker loads the model
+        warmup_s = job(comments[: 8 * cores])  # one small partition per core: every worker loads the model
         seconds = job(comments)
     finally:
         spark.stop()
-    return {"master": master, "cores": cores, "n": len(comments), "seconds": round(seconds, 2),
-            "comments_per_s": round(len(comments) / seconds, 1), "session_start_s": round(started_s, 1),
-            "warmup_s": round(warmup_s, 1)}
+    return {
+        "master": master,
+        "cores": cores,
+        "n": len(comments),
+        "seconds": round(seconds, 2),
+        "comments_per_s": round(len(comments) / seconds, 1),
+        "session_start_s": round(started_s, 1),
+        "warmup_s": round(warmup_s, 1),
+    }
 
 
 def run_baseline(comments: list[str], model: str | None) -> dict:
@@ -59,8 +73,12 @@ def run_baseline(comments: list[str], model: str | None) -> dict:
     t = time.perf_counter()
     predict(comments, clf)
     seconds = time.perf_counter() - t
-    return {"master": f"in-process predict (THEMESIFT_THREADS={os.environ.get('THEMESIFT_THREADS', 'all cores')})",
-            "n": len(comments), "seconds": round(seconds, 2), "comments_per_s": round(len(comments) / seconds, 1)}
+    return {
+        "master": f"in-process predict (THEMESIFT_THREADS={os.environ.get('THEMESIFT_THREADS', 'all cores')})",
+        "n": len(comments),
+        "seconds": round(seconds, 2),
+        "comments_per_s": round(len(comments) / seconds, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,9 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['master']:<44} {row['comments_per_s']:>8} comments/s   ({row['n']} in {row['seconds']} s)")
     first = rows[0]["comments_per_s"]
-    result = {"rows": rows, "speedup_vs_first": [round(r["comments_per_s"] / first, 2) for r in rows],
-              "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-              "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
+    result = {
+        "rows": rows,
+        "speedup_vs_first": [round(r["comments_per_s"] / first, 2) for r in rows],
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+    }
     print(json.dumps(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n", "utf-8")

@@ -6,6 +6,7 @@
 Texts: the first N comments of ../shared/data/employee-reviews/pool.jsonl. Each model is
 loaded and warmed up on 32 texts first; the figure is N / wall time of one predict call.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,15 @@ def _train_baseline(family: str, out: Path) -> Path:
         return out
     from themesift.training.train import TrainConfig, train
 
-    train(TrainConfig(data=str(require(GOLD / "train.jsonl")), dev=str(GOLD / "dev.jsonl"), output=str(out),
-                      family=family, default_taxonomy=True))
+    train(
+        TrainConfig(
+            data=str(require(GOLD / "train.jsonl")),
+            dev=str(GOLD / "dev.jsonl"),
+            output=str(out),
+            family=family,
+            default_taxonomy=True,
+        )
+    )
     return out
 
 
@@ -50,8 +58,15 @@ def main() -> None:
         start = time.perf_counter()
         predict(texts, model)
         seconds = time.perf_counter() - start
-        rows.append({"model": name, "family": model.family, "comments": len(texts), "seconds": round(seconds, 2),
-                     "comments_per_s": round(len(texts) / seconds, 1)})
+        rows.append(
+            {
+                "model": name,
+                "family": model.family,
+                "comments": len(texts),
+                "seconds": round(seconds, 2),
+                "comments_per_s": round(len(texts) / seconds, 1),
+            }
+        )
         print(f"{name:<10} {model.family:<9} {len(texts) / seconds:>9.1f} comments/s  ({seconds:.2f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")

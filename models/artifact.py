@@ -6,6 +6,7 @@ module: a regular file inside its folder (no link to ``/etc/passwd`` or ``/dev/z
 under ``MAX_JSON_BYTES``, safetensors whose header and tensors check out; anything else is a
 ``ModelFileError``, one line naming the file.
 """
+
 from __future__ import annotations
 
 import json
@@ -103,9 +104,11 @@ def read_config(directory: str | Path) -> dict:
     if type(version) is not int or version < 1:
         raise ModelFileError(f"{path}: 'format_version' must be a whole number from 1, got {version!r}")
     if version > FORMAT_VERSION:
-        raise ModelFileError(f"{path}: model format version {version} is newer than this themesift reads "
-                             f"(up to {FORMAT_VERSION}): upgrade themesift to a release that reads format "
-                             f"{version}")
+        raise ModelFileError(
+            f"{path}: model format version {version} is newer than this themesift reads "
+            f"(up to {FORMAT_VERSION}): upgrade themesift to a release that reads format "
+            f"{version}"
+        )
     if not isinstance(config.get("family"), str):
         raise ModelFileError(f"{path}: 'family' must name the model family, got {config.get('family')!r}")
     return config
@@ -170,11 +173,14 @@ def check_output_dir(target: str | Path, force: bool = False) -> Path:
     if force or not target.exists():
         return target
     if not target.is_dir():
-        raise FileExistsError(f"output {target} is a file, not a model directory: choose another path "
-                              "(or --force to replace it)")
+        raise FileExistsError(
+            f"output {target} is a file, not a model directory: choose another path (or --force to replace it)"
+        )
     if not (target / CONFIG).is_file() and any(target.iterdir()):
-        raise FileExistsError(f"output {target} exists and is not a themesift model (no {CONFIG}): not replacing "
-                              "it; choose another path (or --force to replace it and everything in it)")
+        raise FileExistsError(
+            f"output {target} exists and is not a themesift model (no {CONFIG}): not replacing "
+            "it; choose another path (or --force to replace it and everything in it)"
+        )
     return target
 
 

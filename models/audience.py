@@ -9,6 +9,7 @@ that words miss: dev accuracy 0.937 → 0.951 on ex-cx-gold + cx-gold dev); it l
 ``audience/`` folder as JSON + safetensors (no pickle).
 Themes without an audience are shared: they are output for both.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -68,8 +69,9 @@ class AudienceModel:
         return self.coef is not None
 
     @classmethod
-    def fit(cls, theme_audiences: dict[str, str], texts: Sequence[str], audiences: Sequence[str | None],
-            seed: int = 0) -> AudienceModel:
+    def fit(
+        cls, theme_audiences: dict[str, str], texts: Sequence[str], audiences: Sequence[str | None], seed: int = 0
+    ) -> AudienceModel:
         """Train the detector on the rows whose audience is known; without enough of both, none."""
         model = cls(dict(theme_audiences))
         rows = [(t, a) for t, a in zip(texts, audiences) if a in AUDIENCES]
@@ -135,14 +137,18 @@ class AudienceModel:
     # -- artifact -------------------------------------------------------------------------
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        artifact.write_json(directory / artifact.CONFIG, {"theme_audiences": self.theme_audiences,
-                                                          "detector": self.can_detect, "bias": self.bias})
+        artifact.write_json(
+            directory / artifact.CONFIG,
+            {"theme_audiences": self.theme_audiences, "detector": self.can_detect, "bias": self.bias},
+        )
         if self.can_detect:
             from safetensors.numpy import save_file
 
             artifact.write_json(directory / VOCAB, self.vocabulary)
-            save_file({"coef": self.coef, **{f"idf_{a}": idf for a, idf in self.idf.items()}},
-                      str(directory / artifact.WEIGHTS))
+            save_file(
+                {"coef": self.coef, **{f"idf_{a}": idf for a, idf in self.idf.items()}},
+                str(directory / artifact.WEIGHTS),
+            )
 
     @classmethod
     def load(cls, directory: Path) -> AudienceModel:
@@ -153,8 +159,9 @@ class AudienceModel:
             raise artifact.ModelFileError(f"{where}: 'theme_audiences' must map theme ids to audiences")
         for theme, audience in theme_audiences.items():
             if audience not in AUDIENCES:
-                raise artifact.ModelFileError(f"{where}: theme {theme!r} has audience {audience!r}, not one of "
-                                              f"{', '.join(AUDIENCES)}")
+                raise artifact.ModelFileError(
+                    f"{where}: theme {theme!r} has audience {audience!r}, not one of {', '.join(AUDIENCES)}"
+                )
         bias = config.get("bias", 0.0)
         if not isinstance(bias, (int, float)) or isinstance(bias, bool) or not np.isfinite(bias):
             raise artifact.ModelFileError(f"{where}: 'bias' must be a finite number, got {bias!r}")
@@ -189,5 +196,13 @@ def _vectorizer(analyzer: str, vocabulary: dict[str, int] | None = None, min_df:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     ngrams = (1, 2) if analyzer == "word" else (2, 5)
-    return TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=min_df, max_features=50000,
-                           sublinear_tf=True, strip_accents="unicode", vocabulary=vocabulary, dtype=np.float32)
+    return TfidfVectorizer(
+        analyzer=analyzer,
+        ngram_range=ngrams,
+        min_df=min_df,
+        max_features=50000,
+        sublinear_tf=True,
+        strip_accents="unicode",
+        vocabulary=vocabulary,
+        dtype=np.float32,
+    )

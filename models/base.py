@@ -5,6 +5,7 @@ and ``predict_proba`` infer. Unlike flat multi-label classifiers, each theme is 
 categorical variable over {absent, polarity_1, ..., polarity_P}, so "present with exactly
 one polarity" holds by construction.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -174,8 +175,12 @@ class ThemeClassifier:
             if len(values) != len(themes) or np.ndim(thresholds) != 1:
                 raise ValueError(f"one threshold per theme expected ({len(themes)}), got shape {np.shape(thresholds)}")
         for theme, value in zip(themes, values):
-            if not (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-                    and math.isfinite(value) and 0 < value <= 1):
+            if not (
+                isinstance(value, numbers.Real)
+                and not isinstance(value, (bool, np.bool_))
+                and math.isfinite(value)
+                and 0 < value <= 1
+            ):
                 raise ValueError(f"threshold of theme {theme!r} must be a number above 0 and at most 1, got {value!r}")
         self.thresholds_ = np.asarray(values, dtype=float)
 
@@ -184,18 +189,29 @@ class ThemeClassifier:
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() or load()")
 
     # -- artifacts --------------------------------------------------------------------
-    def save(self, path: str | Path, *, taxonomy: Taxonomy | None = None, metrics: dict | None = None,
-             card: str | None = None, force: bool = False, include_audience: bool = True) -> Path:
+    def save(
+        self,
+        path: str | Path,
+        *,
+        taxonomy: Taxonomy | None = None,
+        metrics: dict | None = None,
+        card: str | None = None,
+        force: bool = False,
+        include_audience: bool = True,
+    ) -> Path:
         """Write config, labels, thresholds and weights to a directory, atomically; an existing
         ``path`` that is not a model is refused unless ``force``. ``include_audience=False`` leaves
         the audience folder out (an ensemble's members: the ensemble keeps the one copy it uses)."""
         self._check_fitted()
         with artifact.atomic_directory(path, force=force) as tmp:
-            artifact.write_json(tmp / artifact.CONFIG, {
-                "format_version": artifact.FORMAT_VERSION,
-                "family": self.family,
-                "params": self.get_params(),
-            })
+            artifact.write_json(
+                tmp / artifact.CONFIG,
+                {
+                    "format_version": artifact.FORMAT_VERSION,
+                    "family": self.family,
+                    "params": self.get_params(),
+                },
+            )
             artifact.write_json(tmp / artifact.LABELS, self.label_space_.to_json())
             thresholds = dict(zip(self.label_space_.themes, map(float, self.thresholds_)))
             artifact.write_json(tmp / artifact.THRESHOLDS, thresholds)
@@ -245,8 +261,10 @@ class ThemeClassifier:
         except ModelFileError:
             raise
         except (KeyError, RuntimeError, ValueError, TypeError, IndexError, OSError) as exc:
-            raise ModelFileError(f"{path}: its weights could not be loaded with its {artifact.CONFIG} and "
-                                 f"{artifact.LABELS} ({artifact.first_line(exc)})") from None
+            raise ModelFileError(
+                f"{path}: its weights could not be loaded with its {artifact.CONFIG} and "
+                f"{artifact.LABELS} ({artifact.first_line(exc)})"
+            ) from None
         _check_max_length(model, config_file)
         return model
 

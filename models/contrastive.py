@@ -6,6 +6,7 @@ apart) first makes the embedding space itself separate the labels. The loss is t
 sentence-transformers' ``CosineSimilarityLoss``: MSE between cos(u, v) and 1 (same label)
 or 0 (no shared label), on mean-pooled embeddings.
 """
+
 from __future__ import annotations
 
 import random
@@ -83,9 +84,20 @@ def _some_negative(keys: Sequence[frozenset[str]]) -> tuple[int, int] | None:
     return None
 
 
-def contrastive_tune(tokenizer, encoder: torch.nn.Module, texts: Sequence[str], y: np.ndarray, *, steps: int,
-                     lr: float, max_length: int, seed: int, batch_size: int = 16, warmup: float = 0.1,
-                     progress: bool = True) -> list[float]:
+def contrastive_tune(
+    tokenizer,
+    encoder: torch.nn.Module,
+    texts: Sequence[str],
+    y: np.ndarray,
+    *,
+    steps: int,
+    lr: float,
+    max_length: int,
+    seed: int,
+    batch_size: int = 16,
+    warmup: float = 0.1,
+    progress: bool = True,
+) -> list[float]:
     """Tune ``encoder`` in place for ``steps`` batches of ``batch_size`` pairs; returns the
     per-step losses. Seeded: the same inputs give the same weights."""
     from tqdm.auto import tqdm

@@ -5,6 +5,7 @@ artifact is only the heads. ``contrastive_steps`` > 0 adds a SetFit-style step f
 encoder is tuned so that texts sharing a label sit closer together, which is what makes a
 few examples per theme usable.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,9 +28,17 @@ class EmbedClassifier(ThemeClassifier):
 
     family = "embed"
 
-    def __init__(self, base_model: str = DEFAULT_BASE_MODEL, C: float = 4.0, max_length: int = 256,
-                 batch_size: int = 64, contrastive_steps: int = 0, contrastive_lr: float = 2e-5,
-                 seed: int = 0, backend: str | None = None):
+    def __init__(
+        self,
+        base_model: str = DEFAULT_BASE_MODEL,
+        C: float = 4.0,
+        max_length: int = 256,
+        batch_size: int = 64,
+        contrastive_steps: int = 0,
+        contrastive_lr: float = 2e-5,
+        seed: int = 0,
+        backend: str | None = None,
+    ):
         self.base_model = base_model
         self.C = C
         self.max_length = max_length
@@ -53,16 +62,25 @@ class EmbedClassifier(ThemeClassifier):
 
                 self._onnx_ = (backend, runner_for(PooledEncoder(encoder), backend))
             return self._onnx_[1].run(tokenizer, texts, max_length=self.max_length, batch_size=self.batch_size)
-        return encode(tokenizer, encoder, texts, batch_size=self.batch_size, max_length=self.max_length,
-                      progress=progress)
+        return encode(
+            tokenizer, encoder, texts, batch_size=self.batch_size, max_length=self.max_length, progress=progress
+        )
 
     def _fit(self, texts, y, dev) -> None:
         tokenizer, encoder = self._encoder()
         if self.contrastive_steps > 0:
             from themesift.models.contrastive import contrastive_tune
 
-            contrastive_tune(tokenizer, encoder, texts, y, steps=self.contrastive_steps, lr=self.contrastive_lr,
-                             max_length=self.max_length, seed=self.seed)
+            contrastive_tune(
+                tokenizer,
+                encoder,
+                texts,
+                y,
+                steps=self.contrastive_steps,
+                lr=self.contrastive_lr,
+                max_length=self.max_length,
+                seed=self.seed,
+            )
             self.encoder_tuned_ = True
         self._onnx_ = None  # backend: the encoder may have changed; training embeds with torch
         X = self.embed(texts, progress=len(texts) > 500, backend="torch")

@@ -9,6 +9,7 @@ loader fetch code-free but unreviewed weights, so the Hub is only contacted when
 Nothing here imports torch or transformers at module level: inference from a cached ONNX
 export (models.onnx_backend) needs only ``tokenizers`` (``TextTokenizer``) and numpy.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,7 +59,8 @@ def resolve_base_model(name_or_path: str) -> str:
     except Exception:  # noqa: BLE001 - not cached, or not a valid repo id: the same answer either way
         raise BaseModelNotFound(
             f"base model {name_or_path!r} is not a local folder nor in the local Hugging Face cache, and "
-            f"themesift does not download at run time: set {ALLOW_DOWNLOADS_ENV}=1 to allow it") from None
+            f"themesift does not download at run time: set {ALLOW_DOWNLOADS_ENV}=1 to allow it"
+        ) from None
 
 
 def thread_count() -> int:
@@ -136,8 +138,15 @@ class TextTokenizer:
         token_id = self._tokenizer.token_to_id(pad) if isinstance(pad, str) else None
         return int(token_id) if token_id is not None else 0
 
-    def __call__(self, texts: str | Sequence[str], *, truncation: bool = False, max_length: int | None = None,
-                 add_special_tokens: bool = True, **_: Any) -> dict[str, Any]:
+    def __call__(
+        self,
+        texts: str | Sequence[str],
+        *,
+        truncation: bool = False,
+        max_length: int | None = None,
+        add_special_tokens: bool = True,
+        **_: Any,
+    ) -> dict[str, Any]:
         single = isinstance(texts, str)
         tokenizer = self._for_limit(max_length if truncation and max_length else None)
         encodings = tokenizer.encode_batch([texts] if single else list(texts), add_special_tokens=add_special_tokens)
@@ -175,11 +184,12 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
     """Index batches of similar length: padding is what costs time on CPU."""
     order = np.argsort(np.asarray(lengths), kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def encode(tokenizer, encoder, texts: Sequence[str], *, batch_size: int = 64, max_length: int = 256,
-           progress: bool = False) -> np.ndarray:
+def encode(
+    tokenizer, encoder, texts: Sequence[str], *, batch_size: int = 64, max_length: int = 256, progress: bool = False
+) -> np.ndarray:
     """Mean-pooled embeddings, (n, hidden), in input order."""
     import torch
 
@@ -194,8 +204,9 @@ def encode(tokenizer, encoder, texts: Sequence[str], *, batch_size: int = 64, ma
         batches = tqdm(batches, desc="encoding", unit="batch")
     with torch.inference_mode():
         for idx in batches:
-            enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt")
+            enc = tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+            )
             hidden = encoder(**enc).last_hidden_state
             out[idx] = mean_pool(hidden, enc["attention_mask"]).float().numpy()
     return out

@@ -10,6 +10,7 @@ fine-tuned for them and customer comments to another, so the two sides do not cr
 out of one network, and each comment still runs through one encoder (a member with weight 0 for
 an audience never sees that audience's comments). Comments of unknown audience use ``weights``.
 """
+
 from __future__ import annotations
 
 from contextvars import ContextVar
@@ -32,9 +33,13 @@ class EnsembleClassifier(ThemeClassifier):
 
     family = "ensemble"
 
-    def __init__(self, members: Sequence[dict] = ({"family": "finetune"}, {"family": "tfidf"}),
-                 weights: Sequence[float] | None = None, seed: int = 0,
-                 routes: dict[str, Sequence[float]] | None = None):
+    def __init__(
+        self,
+        members: Sequence[dict] = ({"family": "finetune"}, {"family": "tfidf"}),
+        weights: Sequence[float] | None = None,
+        seed: int = 0,
+        routes: dict[str, Sequence[float]] | None = None,
+    ):
         self.members = [dict(m) for m in members]
         self.weights = list(weights) if weights is not None else None
         self.seed = seed
@@ -43,8 +48,13 @@ class EnsembleClassifier(ThemeClassifier):
     def _weights(self, audience: str | None = None) -> np.ndarray:
         raw = self.weights if audience is None else self.routes[audience]
         w = np.ones(len(self.members_)) if raw is None else np.asarray(raw, dtype=float)
-        if (len(w) != len(self.members_) or not np.isfinite(w).all() or (w < 0).any() or not np.isfinite(w.sum())
-                or w.sum() <= 0):
+        if (
+            len(w) != len(self.members_)
+            or not np.isfinite(w).all()
+            or (w < 0).any()
+            or not np.isfinite(w.sum())
+            or w.sum() <= 0
+        ):
             where = "" if audience is None else f" for audience {audience!r}"
             raise ValueError(f"ensemble weights{where} must be finite, non-negative, one per member, not all zero")
         return w / w.sum()
@@ -71,8 +81,12 @@ class EnsembleClassifier(ThemeClassifier):
             self.members_.append(member)
 
     @classmethod
-    def from_members(cls, members: Sequence[ThemeClassifier], weights: Sequence[float] | None = None,
-                     routes: dict[str, Sequence[float]] | None = None) -> EnsembleClassifier:
+    def from_members(
+        cls,
+        members: Sequence[ThemeClassifier],
+        weights: Sequence[float] | None = None,
+        routes: dict[str, Sequence[float]] | None = None,
+    ) -> EnsembleClassifier:
         """Combine already-trained models that share one label space (no retraining)."""
         spaces = {m.label_space_ for m in members}
         if len(spaces) != 1:
@@ -107,8 +121,11 @@ class EnsembleClassifier(ThemeClassifier):
         out = None
         for audience, rows in groups.items():
             part = [texts[i] for i in rows]
-            proba = sum(wi * m.predict_proba(part, audience=None)
-                        for wi, m in zip(self._weights(audience), self.members_) if wi > 0)
+            proba = sum(
+                wi * m.predict_proba(part, audience=None)
+                for wi, m in zip(self._weights(audience), self.members_)
+                if wi > 0
+            )
             if out is None:
                 out = np.zeros((len(texts),) + proba.shape[1:], dtype=proba.dtype)
             out[rows] = proba
@@ -132,8 +149,9 @@ class EnsembleClassifier(ThemeClassifier):
                 member = directory / MEMBER_DIR.format(i)
                 real = resolve(member)
                 if any(outer.is_relative_to(real) for outer in loading):
-                    raise ModelFileError(f"{member}: links to {real}, a folder that contains it or is being "
-                                         "loaded (a loop): refused")
+                    raise ModelFileError(
+                        f"{member}: links to {real}, a folder that contains it or is being loaded (a loop): refused"
+                    )
                 self.members_.append(load_artifact(member))
         finally:
             _LOADING.reset(token)

@@ -11,6 +11,7 @@ base model's ``tokenizer.json`` (encoder.TextTokenizer), so a cold start imports
 transformers nor peft. The network is built from the weights read at load time when something
 needs it (the torch backend, an export, a soup, training).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,8 +41,10 @@ from themesift.models.onnx_backend import (
 )
 from themesift.models.windows import token_counter
 
-LORA_TARGETS = (r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense"
-                r"|intermediate\.dense|output\.dense)")
+LORA_TARGETS = (
+    r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense"
+    r"|intermediate\.dense|output\.dense)"
+)
 _LAZY = ("network_", "tokenizer_", "lora_state_")  # built on first use from a loaded artifact (see __getattr__)
 
 
@@ -50,12 +53,29 @@ class FinetuneClassifier(ThemeClassifier):
 
     family = "finetune"
 
-    def __init__(self, base_model: str = DEFAULT_BASE_MODEL, lora_r: int = 16, lora_alpha: int = 32,
-                 lora_dropout: float = 0.05, epochs: int = 4, lr: float | None = None, head_lr: float = 1e-3,
-                 batch_size: int = 32, grad_accum: int = 1, warmup: float = 0.1, weight_decay: float = 0.01,
-                 max_length: int = 256, class_weighting: bool = True, patience: int = 1, seed: int = 0,
-                 init_seed: int | None = None, pooling: str = "mean", progress: bool = True,
-                 infer_batch_size: int = 64, backend: str | None = None):
+    def __init__(
+        self,
+        base_model: str = DEFAULT_BASE_MODEL,
+        lora_r: int = 16,
+        lora_alpha: int = 32,
+        lora_dropout: float = 0.05,
+        epochs: int = 4,
+        lr: float | None = None,
+        head_lr: float = 1e-3,
+        batch_size: int = 32,
+        grad_accum: int = 1,
+        warmup: float = 0.1,
+        weight_decay: float = 0.01,
+        max_length: int = 256,
+        class_weighting: bool = True,
+        patience: int = 1,
+        seed: int = 0,
+        init_seed: int | None = None,
+        pooling: str = "mean",
+        progress: bool = True,
+        infer_batch_size: int = 64,
+        backend: str | None = None,
+    ):
         self.base_model = base_model
         self.lora_r = lora_r
         self.lora_alpha = lora_alpha
@@ -97,8 +117,9 @@ class FinetuneClassifier(ThemeClassifier):
     def _lora_config(self):
         from peft import LoraConfig
 
-        return LoraConfig(r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout,
-                          target_modules=LORA_TARGETS)
+        return LoraConfig(
+            r=self.lora_r, lora_alpha=self.lora_alpha, lora_dropout=self.lora_dropout, target_modules=LORA_TARGETS
+        )
 
     def _build(self, with_lora: bool) -> None:
         from themesift.models.finetune_network import ThemeNetwork
@@ -108,8 +129,9 @@ class FinetuneClassifier(ThemeClassifier):
             from peft import get_peft_model
 
             encoder = get_peft_model(encoder, self._lora_config())
-        self.network_ = ThemeNetwork(encoder, self.label_space_.n_themes, self.label_space_.n_classes,
-                                     pooling=self.pooling)
+        self.network_ = ThemeNetwork(
+            encoder, self.label_space_.n_themes, self.label_space_.n_classes, pooling=self.pooling
+        )
 
     def _forget_artifact(self) -> None:
         """The network is about to change: the artifact's bytes and cache key no longer describe it."""
@@ -126,12 +148,29 @@ class FinetuneClassifier(ThemeClassifier):
         self._forget_artifact()  # backend: stale after a refit
         self._build(with_lora=self.lora_r > 0)
         settings = TrainSettings(
-            epochs=self.epochs, lr=self.lr or (1e-3 if self.lora_r > 0 else 5e-5), head_lr=self.head_lr,
-            batch_size=self.batch_size, grad_accum=self.grad_accum, warmup=self.warmup,
-            weight_decay=self.weight_decay, max_length=self.max_length, class_weighting=self.class_weighting,
-            patience=self.patience, seed=self.seed, progress=self.progress)
-        self.history_ = train_network(self.network_, self.tokenizer_, texts, y, self.label_space_.n_classes,
-                                      settings, dev=dev, predict_proba=self._torch_proba)
+            epochs=self.epochs,
+            lr=self.lr or (1e-3 if self.lora_r > 0 else 5e-5),
+            head_lr=self.head_lr,
+            batch_size=self.batch_size,
+            grad_accum=self.grad_accum,
+            warmup=self.warmup,
+            weight_decay=self.weight_decay,
+            max_length=self.max_length,
+            class_weighting=self.class_weighting,
+            patience=self.patience,
+            seed=self.seed,
+            progress=self.progress,
+        )
+        self.history_ = train_network(
+            self.network_,
+            self.tokenizer_,
+            texts,
+            y,
+            self.label_space_.n_classes,
+            settings,
+            dev=dev,
+            predict_proba=self._torch_proba,
+        )
         self.network_.eval()
 
     # -- inference --------------------------------------------------------------------
@@ -147,12 +186,15 @@ class FinetuneClassifier(ThemeClassifier):
             key = getattr(self, "source_key_", None)
             runner = cached_runner(key, backend) if key else None
             self._onnx_ = (backend, runner or runner_for(self.network_, backend, key=key))
-        logits = self._onnx_[1].run(self.tokenizer_, texts, max_length=self.max_length,
-                                    batch_size=self.infer_batch_size)
+        logits = self._onnx_[1].run(
+            self.tokenizer_, texts, max_length=self.max_length, batch_size=self.infer_batch_size
+        )
         space = self.label_space_
         if len(texts) and logits.shape[1] != space.n_themes * space.n_classes:
-            raise ValueError(f"the ONNX export {self._onnx_[1].path} gives {logits.shape[1]} outputs, not "
-                             f"{space.n_themes} themes × {space.n_classes} classes")
+            raise ValueError(
+                f"the ONNX export {self._onnx_[1].path} gives {logits.shape[1]} outputs, not "
+                f"{space.n_themes} themes × {space.n_classes} classes"
+            )
         return softmax_per_theme(logits, space.n_themes, space.n_classes).astype(np.float32)
 
     def _torch_proba(self, texts):
@@ -214,16 +256,20 @@ class FinetuneClassifier(ThemeClassifier):
     def _source_key(self) -> str:
         """What the exported graph is made of: the weights' bytes, the base model, the shape-giving params."""
         space = self.label_space_
-        return source_key(self.family, f"pooling={self.pooling}|lora_r={self.lora_r}|lora_alpha={self.lora_alpha}",
-                          f"themes={space.n_themes}|classes={space.n_classes}",
-                          folder_fingerprint(resolve_base_model(self.base_model)), self.weights_bytes_)
+        return source_key(
+            self.family,
+            f"pooling={self.pooling}|lora_r={self.lora_r}|lora_alpha={self.lora_alpha}",
+            f"themes={space.n_themes}|classes={space.n_classes}",
+            folder_fingerprint(resolve_base_model(self.base_model)),
+            self.weights_bytes_,
+        )
 
     def _build_loaded(self) -> None:
         """The torch network from the weights read at load time (LoRA merged into the base)."""
         from safetensors.torch import load as load_tensors
 
         state = load_tensors(self.weights_bytes_)
-        part = lambda prefix: {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}  # noqa: E731
+        part = lambda prefix: {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}  # noqa: E731
         self._build(with_lora=False)
         if self.lora_r > 0:
             self.lora_state_ = part("lora.")

@@ -1,5 +1,6 @@
 """The training loop behind the ``finetune`` family: weighted per-theme cross-entropy,
 length-grouped batches, warmup + linear decay, gradient accumulation, early stopping on dev."""
+
 from __future__ import annotations
 
 import copy
@@ -62,8 +63,8 @@ def _batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[li
     chunk = batch_size * 50
     batches = []
     for start in range(0, len(order), chunk):
-        part = sorted(order[start:start + chunk], key=lambda i: lengths[i])
-        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+        part = sorted(order[start : start + chunk], key=lambda i: lengths[i])
+        batches += [part[i : i + batch_size] for i in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
 
@@ -76,9 +77,17 @@ def _micro_f1(proba: np.ndarray, y: np.ndarray) -> float:
     return float(2 * tp / max(2 * tp + fp + fn, 1))
 
 
-def train_network(network: torch.nn.Module, tokenizer, texts: list[str], y: np.ndarray, n_classes: int,
-                  s: TrainSettings, *, dev: tuple[list[str], np.ndarray] | None,
-                  predict_proba: Callable[[list[str]], np.ndarray]) -> list[dict]:
+def train_network(
+    network: torch.nn.Module,
+    tokenizer,
+    texts: list[str],
+    y: np.ndarray,
+    n_classes: int,
+    s: TrainSettings,
+    *,
+    dev: tuple[list[str], np.ndarray] | None,
+    predict_proba: Callable[[list[str]], np.ndarray],
+) -> list[dict]:
     """Train in place; returns one history row per epoch. Keeps the best dev epoch's weights."""
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
@@ -89,17 +98,20 @@ def train_network(network: torch.nn.Module, tokenizer, texts: list[str], y: np.n
     np.random.seed(s.seed)
     ids = tokenizer(texts, truncation=True, max_length=s.max_length)["input_ids"]
     lengths = [len(x) for x in ids]
-    weights = (class_weights(y, n_classes, s.max_class_weight) if s.class_weighting
-               else torch.ones(y.shape[1], n_classes))
+    weights = (
+        class_weights(y, n_classes, s.max_class_weight) if s.class_weighting else torch.ones(y.shape[1], n_classes)
+    )
     y_t = torch.tensor(y)
 
     head = [p for n, p in network.named_parameters() if n.startswith("head.") and p.requires_grad]
     body = [p for n, p in network.named_parameters() if not n.startswith("head.") and p.requires_grad]
-    optimizer = torch.optim.AdamW([{"params": body, "lr": s.lr}, {"params": head, "lr": s.head_lr}],
-                                  weight_decay=s.weight_decay)
+    optimizer = torch.optim.AdamW(
+        [{"params": body, "lr": s.lr}, {"params": head, "lr": s.head_lr}], weight_decay=s.weight_decay
+    )
     steps_per_epoch = -(-len(texts) // (s.batch_size * s.grad_accum))
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(s.warmup * steps_per_epoch * s.epochs),
-                                                steps_per_epoch * s.epochs)
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(s.warmup * steps_per_epoch * s.epochs), steps_per_epoch * s.epochs
+    )
     history, best, best_state, bad_epochs = [], -1.0, None, 0
     for epoch in range(1, s.epochs + 1):
         network.train()

@@ -4,6 +4,7 @@ encoder → pooling → per-theme softmax logits, and the ``embed`` family's poo
 Everything happens inside ``forward(input_ids, attention_mask)``, so the training loop, torch
 inference and the ONNX export all see one graph with the plain tokenized text as its input.
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,7 +29,7 @@ class ThemeAttentionHead(torch.nn.Module):
         bound = (2 * hidden_size) ** -0.5
         self.weight = torch.nn.Parameter(torch.empty(n_themes, 2 * hidden_size, n_classes).uniform_(-bound, bound))
         self.bias = torch.nn.Parameter(torch.zeros(n_themes, n_classes))
-        self.scale = hidden_size ** -0.5
+        self.scale = hidden_size**-0.5
 
     def forward(self, hidden: torch.Tensor, mask: torch.Tensor, dropout: torch.nn.Module) -> torch.Tensor:
         scores = torch.einsum("nld,td->ntl", hidden, self.queries) * self.scale
@@ -59,8 +60,9 @@ class ThemeNetwork(torch.nn.Module):
     see ThemeAttentionHead.
     """
 
-    def __init__(self, encoder: torch.nn.Module, n_themes: int, n_classes: int, dropout: float = 0.1,
-                 pooling: str = "mean"):
+    def __init__(
+        self, encoder: torch.nn.Module, n_themes: int, n_classes: int, dropout: float = 0.1, pooling: str = "mean"
+    ):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")

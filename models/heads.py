@@ -1,4 +1,5 @@
 """Small numeric helpers shared by the families' per-theme softmax heads."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,9 @@ def expand_unknown_polarity(column: np.ndarray, n_classes: int) -> tuple[np.ndar
 MISSING_CLASS_BIAS = -1e4  # a class never seen in training gets ~0 probability
 
 
-def fit_linear_heads(X, y: np.ndarray, n_classes: int, *, C: float, max_iter: int = 2000,
-                     class_weight: str | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def fit_linear_heads(
+    X, y: np.ndarray, n_classes: int, *, C: float, max_iter: int = 2000, class_weight: str | None = None, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """One multinomial logistic regression per theme, stacked as (D, T*C) weights + bias."""
     from sklearn.linear_model import LogisticRegression
 

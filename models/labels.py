@@ -9,6 +9,7 @@ This module is also the one parser of label text for the whole project: training
 ``evaluate``'s gold labels and the report's ``themes`` column all go through
 :func:`parse_labels`, so a label one stage writes is a label every other stage reads.
 """
+
 from __future__ import annotations
 
 import json
@@ -59,9 +60,7 @@ def parse_label(label: str, polarities: Sequence[str] | None = POLARITIES) -> tu
     if ":" in raw and not polarity:
         raise LabelError(f"label {label!r} has an empty polarity")
     if polarity and polarities is not None and polarity not in polarities:
-        raise LabelError(
-            f"label {label!r} has unknown polarity {polarity!r} (expected one of {', '.join(polarities)})"
-        )
+        raise LabelError(f"label {label!r} has unknown polarity {polarity!r} (expected one of {', '.join(polarities)})")
     if polarity and any(c.isspace() for c in polarity):
         raise LabelError(f"label {label!r} has a polarity with spaces")
     return theme, polarity or None
@@ -133,8 +132,7 @@ class LabelSpace:
         object.__setattr__(self, "_index", {t: i for i, t in enumerate(self.themes)})
 
     @classmethod
-    def from_label_sets(cls, label_sets: Iterable[Iterable[str]],
-                        polarities: Sequence[str] = POLARITIES) -> LabelSpace:
+    def from_label_sets(cls, label_sets: Iterable[Iterable[str]], polarities: Sequence[str] = POLARITIES) -> LabelSpace:
         themes = sorted({parse_label(lab, polarities)[0] for labels in label_sets for lab in labels})
         return cls(tuple(themes), tuple(polarities))
 

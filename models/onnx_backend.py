@@ -23,6 +23,7 @@ to export.
 Choose with a model's ``backend`` parameter or the ``THEMESIFT_BACKEND`` variable:
 ``"torch"``, ``"onnx"`` (fp32) or ``"onnx-int8"``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -92,8 +93,10 @@ def resolve_backend(backend: str | None = None) -> str:
         raise ValueError(f"unknown backend {chosen!r}; choose one of {', '.join(BACKENDS)}")
     if chosen != "torch" and not runtime_available():
         if requested:
-            raise ImportError(f"backend {chosen!r} needs the onnx and onnxruntime packages "
-                              "(core dependencies of themesift: reinstall it)")
+            raise ImportError(
+                f"backend {chosen!r} needs the onnx and onnxruntime packages "
+                "(core dependencies of themesift: reinstall it)"
+            )
         return "torch"
     return chosen
 
@@ -149,8 +152,11 @@ def _fallback_dir() -> Path:
     if _private_dir(fallback, follow=False, private=0o077):
         return fallback
     fresh = Path(tempfile.mkdtemp(prefix="themesift-onnx-"))  # 0700, a new name: nobody else can have planted files
-    log.warning("%s is not this user's own folder (another owner, or a link): not using it; exports go to %s "
-                "for this process", fallback, fresh)
+    log.warning(
+        "%s is not this user's own folder (another owner, or a link): not using it; exports go to %s for this process",
+        fallback,
+        fresh,
+    )
     return fresh
 
 
@@ -234,8 +240,9 @@ def _version(package: str) -> str:
 def source_key(*parts: str | bytes) -> str:
     """A cache key from what an artifact is made of (file bytes, parameters), computed without
     torch: with the exporter's versions and the recipe version, equal inputs give equal exports."""
-    h = hashlib.sha256(f"source|{_EXPORT_VERSION}|{OPSET}|torch {_version('torch')}|"
-                       f"onnxruntime {_version('onnxruntime')}".encode())
+    h = hashlib.sha256(
+        f"source|{_EXPORT_VERSION}|{OPSET}|torch {_version('torch')}|onnxruntime {_version('onnxruntime')}".encode()
+    )
     for part in parts:
         data = part.encode() if isinstance(part, str) else part
         h.update(len(data).to_bytes(8, "little"))
@@ -304,14 +311,22 @@ def export(module: torch.nn.Module, path: str | Path) -> Path:
         config = getattr(child, "config", None)
         if config is not None and hasattr(config, "_attn_implementation"):
             config._attn_implementation = "eager"
-    example = (torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]]),
-               torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]))
+    example = (torch.tensor([[101, 7592, 2088, 102], [101, 7592, 102, 0]]), torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]))
     axes = {name: {0: "batch", 1: "sequence"} for name in INPUTS}
     axes["output"] = {0: "batch"}
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer chatter about python bools in HF code
-        torch.onnx.export(module, example, str(path), dynamo=False, opset_version=OPSET, input_names=list(INPUTS),
-                          output_names=["output"], dynamic_axes=axes, do_constant_folding=True)
+        torch.onnx.export(
+            module,
+            example,
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=list(INPUTS),
+            output_names=["output"],
+            dynamic_axes=axes,
+            do_constant_folding=True,
+        )
     return Path(path)
 
 
@@ -326,8 +341,9 @@ def fuse(source: str | Path, target: str | Path, heads: int = 0, hidden: int = 0
 
     logging.disable(logging.WARNING)  # the fuser logs each pattern it does not find
     try:
-        optimize_model(str(source), model_type="bert", num_heads=heads, hidden_size=hidden,
-                       opt_level=0).save_model_to_file(str(target))
+        optimize_model(
+            str(source), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+        ).save_model_to_file(str(target))
     except Exception as error:  # noqa: BLE001 - an unfusable graph is still a valid one
         log.warning("kept the unfused ONNX graph (%s)", error)
         Path(target).write_bytes(Path(source).read_bytes())
@@ -350,14 +366,24 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
 
     model = onnx.load(str(source))
     weights = {t.name: tuple(t.dims) for t in model.graph.initializer}
-    down = [n.name for n in model.graph.node if n.op_type == "MatMul"
-            and any(len(weights.get(i, ())) == 2 and weights[i][0] > weights[i][1] for i in n.input)]
+    down = [
+        n.name
+        for n in model.graph.node
+        if n.op_type == "MatMul"
+        and any(len(weights.get(i, ())) == 2 and weights[i][0] > weights[i][1] for i in n.input)
+    ]
     del model
     logging.disable(logging.WARNING)  # the quantizer logs a pre-processing hint on the root logger each time
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                         op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=down,
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})  # for contrib-op outputs
+        quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul", "Attention"],
+            nodes_to_exclude=down,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )  # for contrib-op outputs
     finally:
         logging.disable(logging.NOTSET)
     return Path(target)
@@ -372,8 +398,9 @@ def cached_export(key: str, backend: str, directory: str | Path | None = None) -
     return None if data is None else (path, data)
 
 
-def ensure_export(module: torch.nn.Module, backend: str, directory: str | Path | None = None,
-                  key: str | None = None) -> tuple[Path, bytes]:
+def ensure_export(
+    module: torch.nn.Module, backend: str, directory: str | Path | None = None, key: str | None = None
+) -> tuple[Path, bytes]:
     """The verified cached export of ``module`` (key: ``key``, else its weights), exporting what is
     missing or fails its digest. The int8 file is quantized from a verified fp32 one."""
     if backend not in ("onnx", "onnx-int8"):
@@ -400,6 +427,7 @@ def ensure_export(module: torch.nn.Module, backend: str, directory: str | Path |
     int8 = directory / f"{key}.int8.onnx"
     int8_bytes = read_verified(int8)
     if int8_bytes is None:
+
         def quantize_verified(tmp: Path) -> None:
             source = tmp.with_name(tmp.name + ".fp32.onnx")  # the verified bytes, not whatever the path holds now
             try:
@@ -412,8 +440,9 @@ def ensure_export(module: torch.nn.Module, backend: str, directory: str | Path |
     return int8, int8_bytes
 
 
-def onnx_file(module: torch.nn.Module, backend: str, directory: str | Path | None = None,
-              key: str | None = None) -> Path:
+def onnx_file(
+    module: torch.nn.Module, backend: str, directory: str | Path | None = None, key: str | None = None
+) -> Path:
     """The cached, verified ONNX file for these weights and backend, exporting it if needed."""
     return ensure_export(module, backend, directory, key)[0]
 
@@ -424,8 +453,8 @@ def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np
     input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(ids), width), dtype=np.int64)
     for row, x in enumerate(ids):
-        input_ids[row, :len(x)] = x
-        mask[row, :len(x)] = 1
+        input_ids[row, : len(x)] = x
+        mask[row, : len(x)] = 1
     return input_ids, mask
 
 
@@ -434,7 +463,7 @@ def token_budget_batches(lengths: Sequence[int], batch_size: int, max_tokens: in
     batches = []
     for idx in length_sorted_batches(lengths, batch_size):
         per_batch = max(1, max_tokens // max(int(lengths[idx[-1]]), 1))  # idx is sorted: last is longest
-        batches += [idx[i:i + per_batch] for i in range(0, len(idx), per_batch)]
+        batches += [idx[i : i + per_batch] for i in range(0, len(idx), per_batch)]
     return batches
 
 

@@ -10,6 +10,7 @@ weights into NaN without a word. Ranges are generous bounds against such values,
 A *retired* parameter (an experiment that lost on dev) is still read from old model folders,
 but only at its neutral value, and is never passed on.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,12 +78,18 @@ PARAMS: dict[str, dict[str, Param]] = {
     "finetune": {
         "base_model": BASE_MODEL,
         "lora_r": Param("int", 16, "LoRA rank; 0 fine-tunes (and stores) every encoder weight", 0, 1024),
-        "lora_alpha": Param("float", 32, "LoRA scale numerator (scale = lora_alpha / lora_r)", 0, 4096,
-                            open_low=True),
+        "lora_alpha": Param("float", 32, "LoRA scale numerator (scale = lora_alpha / lora_r)", 0, 4096, open_low=True),
         "lora_dropout": Param("float", 0.05, "dropout on the LoRA inputs", 0, 0.9),
         "epochs": Param("int", 4, "passes over the training data (fewer with early stopping)", 1, 1000),
-        "lr": Param("float", None, "encoder learning rate; None: 1e-3 with LoRA, 5e-5 without", 0, 1,
-                    open_low=True, optional=True),
+        "lr": Param(
+            "float",
+            None,
+            "encoder learning rate; None: 1e-3 with LoRA, 5e-5 without",
+            0,
+            1,
+            open_low=True,
+            optional=True,
+        ),
         "head_lr": Param("float", 1e-3, "learning rate of the theme heads", 0, 1, open_low=True),
         "batch_size": Param("int", 32, "texts per optimiser step (before grad_accum)", 1, 4096),
         "grad_accum": Param("int", 1, "batches accumulated per optimiser step", 1, 1024),
@@ -92,10 +99,10 @@ PARAMS: dict[str, dict[str, Param]] = {
         "class_weighting": Param("bool", True, "weight each theme's classes by inverse frequency"),
         "patience": Param("int", 1, "epochs without a dev gain tolerated before stopping", 0, 1000),
         "seed": SEED,
-        "init_seed": Param("int", None, "seed of the head and adapter initialisation; None: seed", 0, 2**32 - 1,
-                           optional=True),
-        "pooling": Param("choice", "mean", "how token vectors become the heads' input",
-                         choices=POOLINGS),
+        "init_seed": Param(
+            "int", None, "seed of the head and adapter initialisation; None: seed", 0, 2**32 - 1, optional=True
+        ),
+        "pooling": Param("choice", "mean", "how token vectors become the heads' input", choices=POOLINGS),
         "theme_pairs": Param("bool", False, "retired: lost on dev", retired=True),
         "ema": Param("float", 0.0, "retired: lost on dev", retired=True),
         "progress": Param("bool", True, "show a progress bar while training"),
@@ -103,12 +110,14 @@ PARAMS: dict[str, dict[str, Param]] = {
         "backend": BACKEND,
     },
     "ensemble": {
-        "members": Param("members", ({"family": "finetune"}, {"family": "tfidf"}),
-                         f"member specs, each {{'family': ..., params...}}; at most {MAX_MEMBERS}"),
+        "members": Param(
+            "members",
+            ({"family": "finetune"}, {"family": "tfidf"}),
+            f"member specs, each {{'family': ..., params...}}; at most {MAX_MEMBERS}",
+        ),
         "weights": Param("weights", None, "one weight per member for the average; None: equal", optional=True),
         "seed": SEED,
-        "routes": Param("routes", None, "per audience (employee, customer), its own member weights",
-                        optional=True),
+        "routes": Param("routes", None, "per audience (employee, customer), its own member weights", optional=True),
     },
 }
 
@@ -138,12 +147,15 @@ def check_params(family: str, params: Mapping[str, Any], where: str = "") -> dic
     for key, value in params.items():
         row = rows.get(key)
         if row is None:
-            raise ParamError(f"{where}{family} has no parameter {key!r} (its parameters: "
-                             f"{', '.join(public_params(family))})")
+            raise ParamError(
+                f"{where}{family} has no parameter {key!r} (its parameters: {', '.join(public_params(family))})"
+            )
         if row.retired:
             if value != row.default or _is_bool(value) != _is_bool(row.default):
-                raise ParamError(f"{where}{family} parameter {key!r} was removed from themesift (only "
-                                 f"{_show(row.default)} is read), got {_show(value)}")
+                raise ParamError(
+                    f"{where}{family} parameter {key!r} was removed from themesift (only "
+                    f"{_show(row.default)} is read), got {_show(value)}"
+                )
             continue
         _check_value(family, key, row, value, params, where)
         out[key] = value
@@ -173,12 +185,15 @@ def _check_value(family: str, key: str, row: Param, value: Any, params: Mapping[
 
 def _check_members(value: Any, where: str) -> None:
     if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__len__") or not 1 <= len(value) <= MAX_MEMBERS:
-        raise ParamError(f"{where}ensemble parameter 'members' must be {describe(PARAMS['ensemble']['members'])}, "
-                         f"got {_show(value)}")
+        raise ParamError(
+            f"{where}ensemble parameter 'members' must be {describe(PARAMS['ensemble']['members'])}, got {_show(value)}"
+        )
     for i, spec in enumerate(value):
         if not isinstance(spec, Mapping) or spec.get("family") not in PARAMS:
-            raise ParamError(f"{where}ensemble members[{i}] must be an object whose 'family' is one of "
-                             f"{', '.join(PARAMS)}, got {_show(spec)}")
+            raise ParamError(
+                f"{where}ensemble members[{i}] must be an object whose 'family' is one of "
+                f"{', '.join(PARAMS)}, got {_show(spec)}"
+            )
         check_params(spec["family"], {k: v for k, v in spec.items() if k != "family"}, f"{where}members[{i}]: ")
 
 
@@ -229,7 +244,7 @@ def _is_weights(value: Any, params: Mapping[str, Any]) -> bool:
     w = list(value)
     members = params.get("members", PARAMS["ensemble"]["members"].default)
     n = len(members) if hasattr(members, "__len__") else -1
-    return (len(w) == n and all(_is_real(x) and 0 <= x <= MAX_WEIGHT for x in w) and any(x > 0 for x in w))
+    return len(w) == n and all(_is_real(x) and 0 <= x <= MAX_WEIGHT for x in w) and any(x > 0 for x in w)
 
 
 def _num(x: float | None) -> str:

@@ -1,4 +1,5 @@
 """Family names → classes, and loading any artifact by the family its config names."""
+
 from __future__ import annotations
 
 import importlib
@@ -37,6 +38,7 @@ def load_artifact(path: str | Path) -> ThemeClassifier:
     path = artifact.check_artifact_dir(path)
     family = artifact.read_config(path)["family"]
     if family not in FAMILIES:
-        raise artifact.ModelFileError(f"{path / artifact.CONFIG}: unknown model family {family!r}; this "
-                                      f"themesift reads {', '.join(FAMILIES)}")
+        raise artifact.ModelFileError(
+            f"{path / artifact.CONFIG}: unknown model family {family!r}; this themesift reads {', '.join(FAMILIES)}"
+        )
     return family_class(family).load(path)

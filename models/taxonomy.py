@@ -1,4 +1,5 @@
 """Taxonomies as data: a YAML file of themes (id, name, description, optional audience) plus a version."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,10 @@ class Taxonomy:
         return {t.id: t.audience for t in self.themes if t.audience}
 
     def to_json(self) -> dict:
-        return {"version": self.version,
-                "themes": [{k: v for k, v in t.__dict__.items() if v is not None} for t in self.themes]}
+        return {
+            "version": self.version,
+            "themes": [{k: v for k, v in t.__dict__.items() if v is not None} for t in self.themes],
+        }
 
     @classmethod
     def from_json(cls, data: dict, source: str = "taxonomy.json") -> Taxonomy:
@@ -82,8 +85,11 @@ def _parse(data: object, source: str) -> Taxonomy:
         seen.add(theme_id)
         audience = entry.get("audience")
         if audience is not None and audience not in AUDIENCES:
-            raise ModelFileError(f"{source}: theme {theme_id!r}: audience {audience!r} is not one of "
-                                 f"{', '.join(AUDIENCES)} (leave it out for a theme both may carry)")
-        themes.append(Theme(theme_id, str(entry.get("name", theme_id)), str(entry.get("description", "")).strip(),
-                            audience))
+            raise ModelFileError(
+                f"{source}: theme {theme_id!r}: audience {audience!r} is not one of "
+                f"{', '.join(AUDIENCES)} (leave it out for a theme both may carry)"
+            )
+        themes.append(
+            Theme(theme_id, str(entry.get("name", theme_id)), str(entry.get("description", "")).strip(), audience)
+        )
     return Taxonomy(str(data.get("version", Path(source).stem)), tuple(themes))

@@ -4,6 +4,7 @@ Each theme's regression has 1 + P classes (absent, each polarity), so its softma
 theme's row of ``predict_proba``. All heads are stacked into one sparse-times-dense
 product at inference, which is what makes this family fast.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,8 +25,16 @@ class TfidfClassifier(ThemeClassifier):
 
     family = "tfidf"
 
-    def __init__(self, ngram_max: int = 2, min_df: int = 2, max_features: int | None = 50000,
-                 C: float = 8.0, max_iter: int = 2000, class_weight: str | None = None, seed: int = 0):
+    def __init__(
+        self,
+        ngram_max: int = 2,
+        min_df: int = 2,
+        max_features: int | None = 50000,
+        C: float = 8.0,
+        max_iter: int = 2000,
+        class_weight: str | None = None,
+        seed: int = 0,
+    ):
         self.ngram_max = ngram_max
         self.min_df = min_df
         self.max_features = max_features
@@ -35,15 +44,29 @@ class TfidfClassifier(ThemeClassifier):
         self.seed = seed
 
     def _vectorizer(self, vocabulary: dict[str, int] | None = None, min_df: int = 1) -> TfidfVectorizer:
-        return TfidfVectorizer(ngram_range=(1, self.ngram_max), min_df=min_df, max_features=self.max_features,
-                               sublinear_tf=True, strip_accents="unicode", vocabulary=vocabulary, dtype=np.float32)
+        return TfidfVectorizer(
+            ngram_range=(1, self.ngram_max),
+            min_df=min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            strip_accents="unicode",
+            vocabulary=vocabulary,
+            dtype=np.float32,
+        )
 
     def _fit(self, texts, y, dev) -> None:
         # a tiny training set would lose most of its words to min_df
         self.vectorizer_ = self._vectorizer(min_df=self.min_df if len(texts) >= 10 * self.min_df else 1)
         X = self.vectorizer_.fit_transform(texts)
-        self.coef_, self.bias_ = fit_linear_heads(X, y, self.label_space_.n_classes, C=self.C, max_iter=self.max_iter,
-                                                  class_weight=self.class_weight, seed=self.seed)
+        self.coef_, self.bias_ = fit_linear_heads(
+            X,
+            y,
+            self.label_space_.n_classes,
+            C=self.C,
+            max_iter=self.max_iter,
+            class_weight=self.class_weight,
+            seed=self.seed,
+        )
 
     def _predict_proba(self, texts):
         X = self.vectorizer_.transform(texts)
@@ -53,8 +76,10 @@ class TfidfClassifier(ThemeClassifier):
     def _save_weights(self, directory: Path) -> None:
         vocab = sorted(self.vectorizer_.vocabulary_, key=self.vectorizer_.vocabulary_.get)
         artifact.write_json(directory / VOCAB, vocab)
-        save_file({"idf": self.vectorizer_.idf_.astype(np.float32), "coef": self.coef_, "bias": self.bias_},
-                  str(directory / artifact.WEIGHTS))
+        save_file(
+            {"idf": self.vectorizer_.idf_.astype(np.float32), "coef": self.coef_, "bias": self.bias_},
+            str(directory / artifact.WEIGHTS),
+        )
 
     def _load_weights(self, directory: Path) -> None:
         vocab = artifact.read_json(directory / VOCAB)
@@ -67,8 +92,10 @@ class TfidfClassifier(ThemeClassifier):
         for name, shape in expected.items():
             if name not in tensors or tensors[name].shape != shape:
                 got = tensors[name].shape if name in tensors else "missing"
-                raise artifact.ModelFileError(f"{weights}: tensor {name!r} should have shape {shape} for "
-                                              f"{len(vocab)} terms and the themes of {artifact.LABELS}, got {got}")
+                raise artifact.ModelFileError(
+                    f"{weights}: tensor {name!r} should have shape {shape} for "
+                    f"{len(vocab)} terms and the themes of {artifact.LABELS}, got {got}"
+                )
         self.vectorizer_ = self._vectorizer({term: i for i, term in enumerate(vocab)})
         self.vectorizer_.idf_ = tensors["idf"]
         self.coef_, self.bias_ = tensors["coef"], tensors["bias"]

@@ -11,6 +11,7 @@ Taking the most present window is the multi-label reading of "the comment mentio
 averaging windows would dilute a theme mentioned once in a long text (measured in
 benchmarks/long_comments.py, figures in benchmarks/README.md).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -31,8 +32,9 @@ def token_counter(tokenizer) -> TokenCounter:
         counting.no_truncation()
         counting.no_padding()
         return lambda texts: [len(e.ids) for e in counting.encode_batch(texts, add_special_tokens=False)]
-    return lambda texts: [len(ids) for ids in tokenizer(texts, add_special_tokens=False, truncation=False,
-                                                        verbose=False)["input_ids"]]
+    return lambda texts: [
+        len(ids) for ids in tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+    ]
 
 
 def split_windows(texts: Sequence[str], count_tokens: TokenCounter, max_tokens: int) -> tuple[list[str], list[int]]:
@@ -90,8 +92,7 @@ def combine_windows(proba: np.ndarray, owner: Sequence[int], n_texts: int) -> np
     out = proba[starts[:-1]].copy()
     themes = np.arange(proba.shape[1])
     for i in np.flatnonzero(np.diff(starts) > 1):
-        rows = proba[starts[i]:starts[i + 1]]
+        rows = proba[starts[i] : starts[i + 1]]
         best = rows[:, :, 0].argmin(axis=0)  # lowest "absent" = most present, per theme
         out[i] = rows[best, themes]
     return out
-

@@ -5,6 +5,7 @@ A file is built under a hidden temp name in the target's folder and published wi
 earlier output survives a failed write. ``mkstemp`` makes files owner-only; published files get
 the permissions any other file would get under the user's umask.
 """
+
 from __future__ import annotations
 
 import os

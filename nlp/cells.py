@@ -4,6 +4,7 @@ A DataFrame cell with no value can hold None, float NaN, numpy NaN, ``pandas.NA`
 ``NaT`` depending on the reader and dtype; a check that forgets one of them turns an empty
 cell into the text ``"nan"`` or a crash, so the rule lives here once.
 """
+
 from __future__ import annotations
 
 import math

@@ -30,9 +30,7 @@ def _drop_control(text: str) -> str:
     # isprintable() checks that in C, and the per-character loop runs only when it fails.
     if text.isprintable():
         return text
-    return "".join(
-        ch for ch in text if ch == "\u200d" or unicodedata.category(ch) not in ("Cc", "Cf")
-    )
+    return "".join(ch for ch in text if ch == "\u200d" or unicodedata.category(ch) not in ("Cc", "Cf"))
 
 
 def normalize_text(text: str) -> str:

@@ -48,9 +48,7 @@ KINDS = ("EMAIL", "PHONE", "URL", "PERSON")
 _PRIORITY = {kind: i for i, kind in enumerate(("EMAIL", "URL", "PHONE", "PERSON"))}
 _BATCH_SIZE = 256
 
-_EMAIL = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-)
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][\w.+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Bare domains only with TLDs that rarely appear in a missing-space typo ("good.in my team"),
 # unless a path follows ("example.de/jobs").
 _GTLD = r"(?:com|org|net|edu|gov|io|info|biz|co\.uk|org\.uk|ac\.uk|gov\.uk|com\.au|co\.in|co\.za)"
@@ -60,15 +58,14 @@ _URL = re.compile(
     r"|(?<![\w@.-])(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,3}/[^\s<>\"']+"
 )
 # Digits with phone separators: an optional +country code, (area) groups, spaces/dots/hyphens.
-_PHONE = re.compile(
-    r"(?<![\w.,/$€£#-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d[\d\s.-]{5,16}\d(?![\w%]|[.,]\d)"
-)
+_PHONE = re.compile(r"(?<![\w.,/$€£#-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d[\d\s.-]{5,16}\d(?![\w%]|[.,]\d)")
 _TITLE_NAME = re.compile(
     r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+((?:[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?)(?:\s+[A-Z][a-z]+)?)"
 )
 # Workplace words that en_core_web_sm tags PERSON when capitalised at the start of a comment
 # (measured on employee-reviews/pool.jsonl: "Salary" alone was 11% of its PERSON hits).
-_NOT_NAMES = frozenset("""
+_NOT_NAMES = frozenset(
+    """
 salary salaries pay benefits benefit management manager managers leadership culture training
 growth career layoff layoffs loyalty retention role gossip covid morale work balance team teams
 people staff company hr ceo supervisor supervisors hours shift shifts schedule flexibility flex
@@ -81,7 +78,8 @@ policies policy security stability colleagues coworkers peers boss bosses direct
 executive executives senior junior internship mentor mentorship onboarding hiring recruitment
 interview lunch canteen cafeteria parking gym vacation leave holidays weekend weekends mgmt admin
 hrs email e-mail mail call phone text contact ask message ping dm whatsapp
-""".split())
+""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -140,9 +138,7 @@ def _valid_phone(candidate: str) -> bool:
     if candidate.startswith(("+", "(")):
         return len(digits) >= 9 and min(shape[1:], default=9) >= 2
     if len(shape) == 1:  # unbroken: 10-digit mobile/NANP, or 11 digits with trunk 0
-        return (len(digits) == 10 and digits[0] in "23456789") or (
-            len(digits) == 11 and digits[0] == "0"
-        )
+        return (len(digits) == 10 and digits[0] in "23456789") or (len(digits) == 11 and digits[0] == "0")
     if digits[0] == "0":
         return 9 <= len(digits) <= 14 and min(shape) >= 2
     if shape in ((3, 3, 4), (1, 3, 3, 4)):
@@ -186,10 +182,7 @@ def _sentence_initial(doc: Doc, i: int) -> bool:
 def _title_case_context(doc: Doc, ent: Span) -> bool:
     """True when the words around ``ent`` are mostly Capitalised (a headline such as "Good
     Training And Great People") or absent: NER calls such phrases PERSON far too often."""
-    others = [
-        t for t in doc
-        if t.is_alpha and not ent.start <= t.i < ent.end and not _sentence_initial(doc, t.i)
-    ]
+    others = [t for t in doc if t.is_alpha and not ent.start <= t.i < ent.end and not _sentence_initial(doc, t.i)]
     if not others:
         return True
     return sum(t.text[0].isupper() for t in others) / len(others) >= 0.6

@@ -55,9 +55,7 @@ _BATCH_SIZE = 256
 _LINE = re.compile(r"[^\n\r\v\f\u2028\u2029]+")
 # Bullet glyphs (not before a digit, so "-5% raise" and "+44 20 ..." survive), "1." "2)" "(3)"
 # "a)" list markers.
-_LEADING_MARKER = re.compile(
-    r"^\s*(?:[-*•·▪●◦‣○■□➢➤►>+–—]+(?!\d)|\(?(?P<num>\d{1,2})[.)](?=\s)|\(?[a-z]\)(?=\s))\s*"
-)
+_LEADING_MARKER = re.compile(r"^\s*(?:[-*•·▪●◦‣○■□➢➤►>+–—]+(?!\d)|\(?(?P<num>\d{1,2})[.)](?=\s)|\(?[a-z]\)(?=\s))\s*")
 _ELLIPSIS_BEFORE_CAPITAL = re.compile(r"(?:\.{2,}|…)(?=\s+[A-Z])")
 _TRAILING_MARKER = re.compile(r"(?<=[.!?])\s+(?:[-*•>–—]+|\(?\d{1,2}[.)])$")
 _MARKER_ONLY = re.compile(r"\(?\d{1,2}[.)]|[-*•·>+–—]")
@@ -84,7 +82,7 @@ def _enumeration_cuts(line: str, first: int | None) -> list[tuple[int, int]]:
     pos, k = 0, 2
     if first is None:
         m = re.search(r"(?:^|\s)\(?1[.)]\s+", line)
-        if not m or not re.search(r"\s\(?2[.)]\s", line[m.end():]):
+        if not m or not re.search(r"\s\(?2[.)]\s", line[m.end() :]):
             return []
         cuts.append((m.start(), m.end()))
         pos = m.end()
@@ -118,7 +116,7 @@ def _units(text: str) -> list[tuple[int, int]]:
         marker = _LEADING_MARKER.match(line)
         cuts: list[tuple[int, int]] = []
         if marker:
-            base, line = base + marker.end(), line[marker.end():]
+            base, line = base + marker.end(), line[marker.end() :]
             num, glyph = marker.group("num"), marker.group().strip()[:1]
             if num:
                 cuts = _enumeration_cuts(line, int(num))
@@ -195,7 +193,7 @@ def _repair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         if out:
             lead = _leading_decoration(text[a:b])
             if lead:
-                out[-1] = (out[-1][0], a + len(text[a:a + lead].rstrip()))
+                out[-1] = (out[-1][0], a + len(text[a : a + lead].rstrip()))
                 a, b = _strip(text, a + lead, b)
                 if a == b:
                     continue
@@ -204,7 +202,7 @@ def _repair(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
             continue
         out.append((a, b))
     # A fragment without letters/digits at the very start (e.g. "!!") joins the next sentence.
-    if len(out) > 1 and not any(ch.isalnum() for ch in text[out[0][0]:out[0][1]]):
+    if len(out) > 1 and not any(ch.isalnum() for ch in text[out[0][0] : out[0][1]]):
         out[1] = (out[0][0], out[1][1])
         out.pop(0)
     return out

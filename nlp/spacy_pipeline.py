@@ -30,8 +30,22 @@ KINDS = ("full", "ner", "senter", "sentencizer")
 # period of (so a period-based splitter would end a sentence there). Only ones that rarely end a
 # sentence: "hrs." or "avg." often do, so they are left out.
 ABBREVIATIONS = (
-    "approx.", "appx.", "esp.", "incl.", "excl.", "dept.", "depts.", "govt.", "mgmt.",
-    "eg.", "ie.", "w.r.t.", "Sr.", "ext.", "viz.", "cf.",
+    "approx.",
+    "appx.",
+    "esp.",
+    "incl.",
+    "excl.",
+    "dept.",
+    "depts.",
+    "govt.",
+    "mgmt.",
+    "eg.",
+    "ie.",
+    "w.r.t.",
+    "Sr.",
+    "ext.",
+    "viz.",
+    "cf.",
 )
 
 

@@ -78,10 +78,14 @@ def repair_text(value: str) -> tuple[str, str | None]:
     """``value`` with undecodable bytes and lone surrogates repaired, and what was wrong."""
     if not _SURROGATE.search(value):
         return value, None
-    problem = "bytes not valid in the file's encoding (decoded as cp1252)" if _ESCAPED_BYTES.search(value) \
+    problem = (
+        "bytes not valid in the file's encoding (decoded as cp1252)"
+        if _ESCAPED_BYTES.search(value)
         else "a lone UTF-16 surrogate (replaced by U+FFFD)"
+    )
     fixed = _ESCAPED_BYTES.sub(
-        lambda m: bytes(ord(c) - 0xDC00 for c in m.group()).decode("cp1252", errors="replace"), value)
+        lambda m: bytes(ord(c) - 0xDC00 for c in m.group()).decode("cp1252", errors="replace"), value
+    )
     return _SURROGATE.sub("\ufffd", fixed), problem
 
 
@@ -105,8 +109,9 @@ def _repair_value(value: object) -> tuple[object, bool]:
         return [v for v, _ in pairs], any(bad for _, bad in pairs)
     if isinstance(value, dict):
         pairs = {repair_text(k)[0]: _repair_value(v) for k, v in value.items()}
-        return {k: v for k, (v, _) in pairs.items()}, any(bad for _, bad in pairs.values()) or \
-            any(_SURROGATE.search(k) for k in value)
+        return {k: v for k, (v, _) in pairs.items()}, any(bad for _, bad in pairs.values()) or any(
+            _SURROGATE.search(k) for k in value
+        )
     return value, False
 
 
@@ -171,11 +176,12 @@ def _typed(values: list) -> pd.Series:
     if present and len(present) < len(values):
         if all(isinstance(v, bool) for v in present):
             return pd.Series(values, dtype="boolean")
-        if all(isinstance(v, int) and not isinstance(v, bool) and -2**63 <= v < 2**63 for v in present):
+        if all(isinstance(v, int) and not isinstance(v, bool) and -(2**63) <= v < 2**63 for v in present):
             return pd.Series(values, dtype="Int64")
     series = pd.Series(values, dtype=object)
-    if len(present) == len(values) and not any(isinstance(v, int) and not isinstance(v, bool)
-                                               and not -2**63 <= v < 2**63 for v in present):
+    if len(present) == len(values) and not any(
+        isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63 for v in present
+    ):
         series = series.infer_objects()
     return series
 
@@ -197,8 +203,7 @@ def _with_errors(df: pd.DataFrame, errors: list[str | None]) -> pd.DataFrame:
     return df
 
 
-def csv_chunks(handle: TextIO, path: Path, delimiter: str | None,
-               chunksize: int) -> Iterator[pd.DataFrame]:
+def csv_chunks(handle: TextIO, path: Path, delimiter: str | None, chunksize: int) -> Iterator[pd.DataFrame]:
     """CSV/TSV rows as strings; malformed records kept and flagged in ``_parse_error``."""
     if delimiter is None:
         # a single-column file gets a delimiter that cannot occur, so commas stay text
@@ -240,8 +245,7 @@ def csv_chunks(handle: TextIO, path: Path, delimiter: str | None,
             continue  # blank line
         if len(row) != n:
             error = error or f"line {first}: expected {n} fields, saw {len(row)}"
-            row = row[: n - 1] + [delimiter.join(row[n - 1:])] if len(row) > n else (
-                row + [""] * (n - len(row)))
+            row = row[: n - 1] + [delimiter.join(row[n - 1 :])] if len(row) > n else (row + [""] * (n - len(row)))
         row, problem = _repair_cells(row, columns)
         if problem:
             error = error or f"line {first}: {problem}"
@@ -276,8 +280,7 @@ def _checked_record(value: object, where: str) -> tuple[dict, str | None]:
     if not isinstance(value, dict):
         return {}, f"{where}: not a JSON object ({type(value).__name__})"
     record, bad = _repair_value(value)
-    return record, (f"{where}: text holds a lone UTF-16 surrogate or undecodable bytes "
-                    "(replaced)" if bad else None)
+    return record, (f"{where}: text holds a lone UTF-16 surrogate or undecodable bytes (replaced)" if bad else None)
 
 
 def _jsonl_records(lines: Iterable[str]) -> Iterator[tuple[dict, str | None]]:
@@ -394,12 +397,16 @@ def check_xlsx_limits(path: Path) -> None:
             infos = zf.infolist()
             for info in infos:
                 if info.file_size > XLSX_MAX_PART_BYTES:
-                    raise TableError(f"cannot read Excel file {path}: part {info.filename} decompresses to "
-                                     f"{info.file_size:,} bytes (limit {XLSX_MAX_PART_BYTES:,})")
+                    raise TableError(
+                        f"cannot read Excel file {path}: part {info.filename} decompresses to "
+                        f"{info.file_size:,} bytes (limit {XLSX_MAX_PART_BYTES:,})"
+                    )
                 ratio = info.file_size / max(info.compress_size, 1)
                 if info.file_size > XLSX_RATIO_MIN_BYTES and ratio > XLSX_MAX_RATIO:
-                    raise TableError(f"cannot read Excel file {path}: part {info.filename} is compressed "
-                                     f"{ratio:,.0f}:1 (limit {XLSX_MAX_RATIO}:1), a zip bomb?")
+                    raise TableError(
+                        f"cannot read Excel file {path}: part {info.filename} is compressed "
+                        f"{ratio:,.0f}:1 (limit {XLSX_MAX_RATIO}:1), a zip bomb?"
+                    )
             for info in infos:
                 name = info.filename
                 if name.endswith(".xml") and (name.startswith("xl/worksheets/") or "sharedStrings" in name):
@@ -428,9 +435,11 @@ def _check_text_runs(zf: object, info: object, path: Path) -> None:
                 if gt < 0:
                     break
             if run > XLSX_MAX_TEXT_BYTES:
-                raise TableError(f"cannot read Excel file {path}: a cell in {info.filename} holds more than "  # type: ignore[attr-defined]
-                                 f"{XLSX_MAX_TEXT_BYTES:,} bytes of text (limit; Excel itself stops at "
-                                 "32,767 characters)")
+                raise TableError(
+                    f"cannot read Excel file {path}: a cell in {info.filename} holds more than "  # type: ignore[attr-defined]
+                    f"{XLSX_MAX_TEXT_BYTES:,} bytes of text (limit; Excel itself stops at "
+                    "32,767 characters)"
+                )
 
 
 def _pick_sheet(wb: object, path: Path, sheet: str | int | None) -> object:
@@ -444,8 +453,10 @@ def _pick_sheet(wb: object, path: Path, sheet: str | int | None) -> object:
         sheet = int(sheet)  # --sheet 1 is an index unless a sheet is named "1"
     if isinstance(sheet, int):
         if not 0 <= sheet < len(sheets):
-            raise TableError(f"{path} has {len(sheets)} sheet(s) ({', '.join(names)}); no sheet index {sheet} "
-                             "(--sheet counts from 0)")
+            raise TableError(
+                f"{path} has {len(sheets)} sheet(s) ({', '.join(names)}); no sheet index {sheet} "
+                "(--sheet counts from 0)"
+            )
         return sheets[sheet]
     if sheet in names:
         return wb[sheet]  # type: ignore[index]
@@ -497,8 +508,9 @@ def _sheet_frames(ws: object, path: Path, chunksize: int) -> Iterator[pd.DataFra
     columns = _unique_columns(header[:n])
 
     def frame(rows: list[tuple]) -> pd.DataFrame:
-        return pd.DataFrame({c: _typed([_unescape(r[i]) for r in rows]) for i, c in enumerate(columns)},
-                            columns=columns)
+        return pd.DataFrame(
+            {c: _typed([_unescape(r[i]) for r in rows]) for i, c in enumerate(columns)}, columns=columns
+        )
 
     rows: list[tuple] = []
     for values in rows_iter:

@@ -105,8 +105,7 @@ def flatten_lists_for_text(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object:
-            out[col] = pd.Series([_flatten_cell(v) for v in out[col]], index=out.index,
-                                 dtype=object)
+            out[col] = pd.Series([_flatten_cell(v) for v in out[col]], index=out.index, dtype=object)
     return out
 
 
@@ -117,8 +116,9 @@ def _list_like_columns(df: pd.DataFrame) -> tuple[list[str], list[str]]:
         if df[col].dtype != object:
             continue
         values = [v for v in df[col] if not _is_missing(v)]
-        if any(isinstance(v, dict) or (_is_list(v) and any(isinstance(x, (dict, list, tuple))
-                                                         for x in v)) for v in values):
+        if any(
+            isinstance(v, dict) or (_is_list(v) and any(isinstance(x, (dict, list, tuple)) for x in v)) for v in values
+        ):
             nested.append(col)
         elif values and all(_is_list(v) for v in values):
             lists.append(col)
@@ -146,8 +146,10 @@ def check_output_path(path: str | os.PathLike, *, fmt: str | None = None) -> Pat
 @contextmanager
 def _sigterm_as_exit() -> Iterator[None]:
     """While writing from the main thread, SIGTERM unwinds like Ctrl-C (temp file removed)."""
-    if threading.current_thread() is not threading.main_thread() \
-            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
         yield
         return
 
@@ -168,14 +170,11 @@ class TableWriter:
     the cells it had to cut for Excel's cell limit; without it the cut is still made.
     """
 
-    def __init__(self, path: str | os.PathLike, *, fmt: str | None = None,
-                 note_column: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, *, fmt: str | None = None, note_column: str | None = None) -> None:
         self.path = Path(path)
         self.fmt = table_format(self.path, fmt)
         if self.fmt in ("txt", "json"):
-            raise TableError(
-                f"cannot write {self.fmt} files; use .csv, .tsv, .jsonl, .parquet or .xlsx"
-            )
+            raise TableError(f"cannot write {self.fmt} files; use .csv, .tsv, .jsonl, .parquet or .xlsx")
         self.note_column = note_column
         self.rows_written = 0
         self._header_done = False
@@ -208,8 +207,9 @@ class TableWriter:
             self._workbook = Workbook(write_only=True)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             if exc_type is None:
                 try:
@@ -306,15 +306,14 @@ class TableWriter:
         if extra and self.fmt == "jsonl":  # JSON Lines has no header: later keys are fine
             self._columns += extra
         elif extra:
-            raise TableError(
-                f"chunk has columns {extra} that the first chunk written to {self.path.name} lacked"
-            )
+            raise TableError(f"chunk has columns {extra} that the first chunk written to {self.path.name} lacked")
         return df.set_axis(columns, axis=1).reindex(columns=self._columns)
 
     def _write_csv(self, df: pd.DataFrame) -> None:
         buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter="\t" if self.fmt == "tsv" else ",", lineterminator="\r\n",
-                            quoting=csv.QUOTE_MINIMAL)
+        writer = csv.writer(
+            buffer, delimiter="\t" if self.fmt == "tsv" else ",", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
+        )
         if not self._header_done:
             writer.writerow([formula_safe(c) for c in self._columns])
             self._header_done = True
@@ -341,11 +340,11 @@ class TableWriter:
             df[col] = df[col].map(lambda v: None if v is None else _to_json(v))
         arrays = {}
         for col in df.columns:
-            if col in lists or (self._schema is not None
-                                and pa.types.is_list(self._schema.field(col).type)):
+            if col in lists or (self._schema is not None and pa.types.is_list(self._schema.field(col).type)):
                 arrays[col] = pa.array(
-                    [None if not _is_list(v) else [None if x is None else str(x) for x in v]
-                     for v in df[col]], type=pa.list_(pa.string()))
+                    [None if not _is_list(v) else [None if x is None else str(x) for x in v] for v in df[col]],
+                    type=pa.list_(pa.string()),
+                )
                 continue
             try:
                 arrays[col] = pa.array(df[col], from_pandas=True)
@@ -355,16 +354,16 @@ class TableWriter:
         if self._schema is None:
             # all-null columns of the first chunk become strings so later chunks can fill them;
             # pandas' large_string is stored as the plain string type Parquet files usually hold
-            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) or pa.types.is_large_string(f.type)
-                      else f for f in table.schema]
+            fields = [
+                pa.field(f.name, pa.string()) if pa.types.is_null(f.type) or pa.types.is_large_string(f.type) else f
+                for f in table.schema
+            ]
             self._schema = pa.schema(fields)
             self._parquet = pq.ParquetWriter(self._tmp, self._schema)
         try:
             table = table.cast(self._schema)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise TableError(
-                f"chunk does not match the Parquet schema of {self.path.name}: {exc}"
-            ) from None
+            raise TableError(f"chunk does not match the Parquet schema of {self.path.name}: {exc}") from None
         self._parquet.write_table(table)
 
     def _write_xlsx(self, df: pd.DataFrame) -> None:
@@ -406,8 +405,7 @@ class TableWriter:
 def _text_column(series: pd.Series) -> list[object]:
     """Cells of one column for CSV/TSV: missing → empty, text formula-safe, numbers as pandas."""
     if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-        return ["" if _is_missing(v) else formula_safe(v) if isinstance(v, str) else _csv_scalar(v)
-                for v in series]
+        return ["" if _is_missing(v) else formula_safe(v) if isinstance(v, str) else _csv_scalar(v) for v in series]
     if pd.api.types.is_float_dtype(series.dtype):
         return ["" if _is_missing(v) else repr(float(v)) for v in series]
     return ["" if _is_missing(v) else _csv_scalar(v) for v in series.tolist()]

@@ -54,16 +54,37 @@ from themesift.nlp.table_readers import (
 )
 
 __all__ = [  # noqa: F822 - the writer names are resolved lazily by __getattr__
-    "PARSE_ERROR", "SUPPORTED", "TableError", "TableWriter", "detect_encoding",
-    "flatten_lists_for_text", "iter_table_chunks", "parse_error_column", "read_table",
-    "resolve_text_column", "sniff_delimiter", "table_format", "tool_column", "write_table",
+    "PARSE_ERROR",
+    "SUPPORTED",
+    "TableError",
+    "TableWriter",
+    "detect_encoding",
+    "flatten_lists_for_text",
+    "iter_table_chunks",
+    "parse_error_column",
+    "read_table",
+    "resolve_text_column",
+    "sniff_delimiter",
+    "table_format",
+    "tool_column",
+    "write_table",
 ]
 
 SUPPORTED = (".csv", ".tsv", ".txt", ".jsonl", ".json", ".parquet", ".xlsx")
 # The one list of conventional comment-column names (classify, train, evaluate, report), with the
 # plurals exports use ("Reviews", "Responses"); matched case-insensitively.
-TEXT_COLUMN_NAMES = ("text", "texts", "comment", "comments", "response", "responses", "feedback", "feedbacks",
-                     "review", "reviews")
+TEXT_COLUMN_NAMES = (
+    "text",
+    "texts",
+    "comment",
+    "comments",
+    "response",
+    "responses",
+    "feedback",
+    "feedbacks",
+    "review",
+    "reviews",
+)
 _SAMPLE_BYTES = 1 << 20
 _WESTERN = {"cp1252", "latin_1", "iso8859_1", "iso8859_15"}
 
@@ -83,10 +104,7 @@ def table_format(path: str | os.PathLike, fmt: str | None = None) -> str:
     ext = ("." + fmt.lower().lstrip(".")) if fmt else Path(path).suffix.lower()
     if ext not in SUPPORTED:
         shown = ext or "(none)"
-        raise TableError(
-            f"unsupported file type '{shown}' for {Path(path).name}; use one of "
-            f"{', '.join(SUPPORTED)}"
-        )
+        raise TableError(f"unsupported file type '{shown}' for {Path(path).name}; use one of {', '.join(SUPPORTED)}")
     return ext[1:]
 
 
@@ -148,9 +166,14 @@ def _open_text(path: Path, encoding: str | None) -> TextIO:
         raise TableError(f"unknown encoding {encoding!r} for {path} (--encoding)") from None
 
 
-def iter_table_chunks(path: str | os.PathLike, *, chunksize: int = 5000,
-                      encoding: str | None = None, sheet: str | int | None = None,
-                      delimiter: str | None = None) -> Iterator[pd.DataFrame]:
+def iter_table_chunks(
+    path: str | os.PathLike,
+    *,
+    chunksize: int = 5000,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    delimiter: str | None = None,
+) -> Iterator[pd.DataFrame]:
     """Yield the table at ``path`` as DataFrames of at most ``chunksize`` rows.
 
     The path and type are checked now (raising :class:`TableError`), the content while
@@ -161,10 +184,10 @@ def iter_table_chunks(path: str | os.PathLike, *, chunksize: int = 5000,
     _check_readable(path)
     if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
         raise TableError(f"chunk size must be a whole number of at least 1, got {chunksize!r} (--chunk-size)")
-    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
-                                  or delimiter in "\r\n\""):
-        raise TableError(f"delimiter must be one character other than a quote or line break, got "
-                         f"{delimiter!r} (--delimiter)")
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in '\r\n"'):
+        raise TableError(
+            f"delimiter must be one character other than a quote or line break, got {delimiter!r} (--delimiter)"
+        )
     if encoding is not None:
         try:
             codecs.lookup(encoding)
@@ -202,11 +225,15 @@ def iter_table_chunks(path: str | os.PathLike, *, chunksize: int = 5000,
     return chunks()
 
 
-def read_table(path: str | os.PathLike, *, encoding: str | None = None,
-               sheet: str | int | None = None, delimiter: str | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike,
+    *,
+    encoding: str | None = None,
+    sheet: str | int | None = None,
+    delimiter: str | None = None,
+) -> pd.DataFrame:
     """Read a whole table (see :func:`iter_table_chunks` for formats and error rows)."""
-    frames = list(iter_table_chunks(path, chunksize=50_000, encoding=encoding, sheet=sheet,
-                                    delimiter=delimiter))
+    frames = list(iter_table_chunks(path, chunksize=50_000, encoding=encoding, sheet=sheet, delimiter=delimiter))
     marker = next((m for m in map(parse_error_column, frames) if m is not None), None)
     df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if marker is not None:
@@ -236,12 +263,8 @@ def resolve_text_column(columns: Iterable[object], requested: str | None) -> str
     if len(found) == 1:
         return found[0]
     if found:
-        raise TableError(
-            f"text column is ambiguous ({', '.join(map(repr, found))}); choose one of {listed}"
-        )
-    raise TableError(
-        f"no text column found (looked for {', '.join(TEXT_COLUMN_NAMES)}); choose one of {listed}"
-    )
+        raise TableError(f"text column is ambiguous ({', '.join(map(repr, found))}); choose one of {listed}")
+    raise TableError(f"no text column found (looked for {', '.join(TEXT_COLUMN_NAMES)}); choose one of {listed}")
 
 
 def __getattr__(name: str) -> object:  # lazy re-export avoids a circular import with table_writer

@@ -4,6 +4,7 @@ Needs no model. ``build`` assembles the report, ``tables`` computes its numbers,
 draws its figures and ``page`` is the HTML kit (escaping, CSS, the offline page shell) that the
 evaluation report in ``training`` uses too.
 """
+
 from themesift.report.build import (
     Report,
     ReportError,
@@ -16,5 +17,14 @@ from themesift.report.build import (
     write_tables,
 )
 
-__all__ = ["Report", "ReportError", "build_report", "default_theme_names", "read_classified", "read_predictions",
-           "tool_view", "write_report", "write_tables"]
+__all__ = [
+    "Report",
+    "ReportError",
+    "build_report",
+    "default_theme_names",
+    "read_classified",
+    "read_predictions",
+    "tool_view",
+    "write_report",
+    "write_tables",
+]

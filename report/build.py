@@ -29,13 +29,23 @@ from themesift.report.tables import (
     find_text_column,
     group_breakdown,
     headline,
+    hidden_rows,
     parse_predictions,
     select_examples,
     theme_summary,
 )
 
-__all__ = ["Report", "ReportError", "build_report", "default_theme_names", "read_classified", "read_predictions",
-           "tool_view", "write_report", "write_tables"]
+__all__ = [
+    "Report",
+    "ReportError",
+    "build_report",
+    "default_theme_names",
+    "read_classified",
+    "read_predictions",
+    "tool_view",
+    "write_report",
+    "write_tables",
+]
 
 DEFAULT_TITLE = "Comment themes"
 
@@ -55,8 +65,9 @@ def default_theme_names() -> dict[str, str]:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, ModuleNotFoundError, yaml.YAMLError):
         return {}
-    return {str(t["id"]): str(t.get("name") or t["id"])
-            for t in data.get("themes", []) if isinstance(t, dict) and "id" in t}
+    return {
+        str(t["id"]): str(t.get("name") or t["id"]) for t in data.get("themes", []) if isinstance(t, dict) and "id" in t
+    }
 
 
 def _display_labels(themes: Sequence[str], names: Mapping[str, str]) -> dict[str, str]:
@@ -83,10 +94,17 @@ def _redact(examples: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def build_report(df: pd.DataFrame, *, text_column: str | None = None, by: Sequence[str] = (),
-                 min_group_size: int = 5, redact: bool = False,
-                 theme_names: Mapping[str, str] | None = None, title: str = DEFAULT_TITLE,
-                 examples_per_theme: int = 3) -> Report:
+def build_report(
+    df: pd.DataFrame,
+    *,
+    text_column: str | None = None,
+    by: Sequence[str] = (),
+    min_group_size: int = 5,
+    redact: bool = False,
+    theme_names: Mapping[str, str] | None = None,
+    title: str = DEFAULT_TITLE,
+    examples_per_theme: int = 3,
+) -> Report:
     """Build the report from a predictions frame (as read from a `themesift classify` output).
 
     `by`: group columns, one heatmap and one `by_<column>` table each; groups with fewer
@@ -100,8 +118,7 @@ def build_report(df: pd.DataFrame, *, text_column: str | None = None, by: Sequen
     by = list(dict.fromkeys(by or ()))
     missing = [c for c in by if c not in df.columns]
     if missing:
-        raise ReportError(f"--by column {missing[0]!r} not found "
-                          f"(columns: {', '.join(map(str, df.columns))})")
+        raise ReportError(f"--by column {missing[0]!r} not found (columns: {', '.join(map(str, df.columns))})")
     text_col = find_text_column(df, text_column)
     names = dict(default_theme_names() if theme_names is None else theme_names)
 
@@ -111,46 +128,63 @@ def build_report(df: pd.DataFrame, *, text_column: str | None = None, by: Sequen
     labels = _display_labels(themes, names)
     theme_labels = [labels[t] for t in themes]
     breakdowns = [group_breakdown(df, c, parsed, themes, min_group_size) for c in by]
-    examples = select_examples(df, text_col, parsed, summary, examples_per_theme)
+    examples = select_examples(df, text_col, parsed, summary, examples_per_theme, hidden_rows(df, breakdowns))
     if redact:
         examples = _redact(examples)
 
     body = [page_html.cards(numbers)]
     if themes:
-        body.append(page_html.section(
-            "volume", "Theme volume",
-            charts.figure_html(charts.volume_bar(summary, theme_labels), "chart-volume"),
-            "Classified comments mentioning each theme, by polarity; most mentioned first."))
-        body.append(page_html.section(
-            "sentiment", "Volume and sentiment",
-            charts.figure_html(charts.sentiment_bubble(summary, theme_labels), "chart-bubble"),
-            "Right = talked about more; up = more positive than negative "
-            "(net sentiment = (positive − negative) / mentions); bubble size = mentions."))
+        body.append(
+            page_html.section(
+                "volume",
+                "Theme volume",
+                charts.figure_html(charts.volume_bar(summary, theme_labels), "chart-volume"),
+                "Classified comments mentioning each theme, by polarity; most mentioned first.",
+            )
+        )
+        body.append(
+            page_html.section(
+                "sentiment",
+                "Volume and sentiment",
+                charts.figure_html(charts.sentiment_bubble(summary, theme_labels), "chart-bubble"),
+                "Right = talked about more; up = more positive than negative "
+                "(net sentiment = (positive − negative) / mentions); bubble size = mentions.",
+            )
+        )
     else:
-        body.append(page_html.section("volume", "Theme volume",
-                                      '<p class="empty">No themes found in these comments.</p>'))
+        body.append(
+            page_html.section("volume", "Theme volume", '<p class="empty">No themes found in these comments.</p>')
+        )
     for i, breakdown in enumerate(breakdowns):
         body.append(_group_section(i, breakdown, themes, labels, min_group_size))
-    body.append(page_html.section(
-        "examples", "Representative comments",
-        page_html.examples_section(examples, summary, labels),
-        "Highest-scoring comments per theme" + (" (personal details redacted)." if redact else ".")))
-    body.append(page_html.section("summary", "Theme summary", page_html.html_table(
-        summary, {"share": page_html.pct, "net_sentiment": page_html.signed},
-        {"net_sentiment": "net sentiment"})))
+    body.append(
+        page_html.section(
+            "examples",
+            "Representative comments",
+            page_html.examples_section(examples, summary, labels),
+            "Highest-scoring comments per theme" + (" (personal details redacted)." if redact else "."),
+        )
+    )
+    body.append(
+        page_html.section(
+            "summary",
+            "Theme summary",
+            page_html.html_table(
+                summary, {"share": page_html.pct, "net_sentiment": page_html.signed}, {"net_sentiment": "net sentiment"}
+            ),
+        )
+    )
 
-    tables = {"theme_summary": summary,
-              **{f"by_{b.column}": b.table for b in breakdowns},
-              "examples": examples}
-    subtitle = (f"{numbers['comments']:,} comments · generated "
-                f"{datetime.now():%Y-%m-%d %H:%M} by themesift")
+    tables = {"theme_summary": summary, **{f"by_{b.column}": b.table for b in breakdowns}, "examples": examples}
+    subtitle = f"{numbers['comments']:,} comments · generated {datetime.now():%Y-%m-%d %H:%M} by themesift"
     uses_plotly = "Plotly.newPlot" in "".join(body)
     plotly_js = _plotly_js() if uses_plotly else None
     return Report(html=page_html.page(title, subtitle, body, plotly_js), tables=tables)
 
 
-def _group_section(index: int, breakdown: GroupBreakdown, themes: list[str], labels: Mapping[str, str],
-                   min_group_size: int) -> str:
+def _group_section(
+    index: int, breakdown: GroupBreakdown, themes: list[str], labels: Mapping[str, str], min_group_size: int
+) -> str:
     """Heatmap, suppression notice and table for one `--by` column."""
     parts = []
     if themes and not breakdown.table.empty:
@@ -161,21 +195,29 @@ def _group_section(index: int, breakdown: GroupBreakdown, themes: list[str], lab
     else:
         parts.append('<p class="empty">No group is large enough to show.</p>')
     if breakdown.hidden:
-        parts.append(f'<p class="suppressed">{breakdown.hidden} group'
-                     f'{"s" if breakdown.hidden != 1 else ""} hidden below the minimum size '
-                     f"of {min_group_size}</p>")
+        parts.append(
+            f'<p class="suppressed">{breakdown.hidden} group'
+            f"{'s' if breakdown.hidden != 1 else ''} hidden below the minimum size "
+            f"of {min_group_size}</p>"
+        )
     if not breakdown.table.empty:
         formats = {t: page_html.pct for t in themes}
-        parts.append("<details><summary>Show as a table</summary>"
-                     + page_html.html_table(breakdown.table, formats, dict(labels)) + "</details>")
+        parts.append(
+            "<details><summary>Show as a table</summary>"
+            + page_html.html_table(breakdown.table, formats, dict(labels))
+            + "</details>"
+        )
     return page_html.section(
-        f"by-{index}", f"By {breakdown.column}", "".join(parts),
-        "Share of each group's classified comments mentioning the theme; "
-        "hover a cell for net sentiment and counts.")
+        f"by-{index}",
+        f"By {breakdown.column}",
+        "".join(parts),
+        "Share of each group's classified comments mentioning the theme; hover a cell for net sentiment and counts.",
+    )
 
 
 def _plotly_js() -> str:
     from plotly.offline import get_plotlyjs
+
     return get_plotlyjs()
 
 
@@ -265,11 +307,19 @@ def read_classified(path: str | os.PathLike[str]) -> pd.DataFrame:
     return tool_view(read_predictions(path))
 
 
-def write_report(predictions_path: str | os.PathLike[str], output_html: str | os.PathLike[str],
-                 *, by: Sequence[str] = (), min_group_size: int = 5, redact: bool = False,
-                 text_column: str | None = None, tables_path: str | os.PathLike[str] | None = None,
-                 title: str = DEFAULT_TITLE, examples_per_theme: int = 3,
-                 theme_names: Mapping[str, str] | None = None) -> Report:
+def write_report(
+    predictions_path: str | os.PathLike[str],
+    output_html: str | os.PathLike[str],
+    *,
+    by: Sequence[str] = (),
+    min_group_size: int = 5,
+    redact: bool = False,
+    text_column: str | None = None,
+    tables_path: str | os.PathLike[str] | None = None,
+    title: str = DEFAULT_TITLE,
+    examples_per_theme: int = 3,
+    theme_names: Mapping[str, str] | None = None,
+) -> Report:
     """Read a predictions file, build the report, write the HTML (atomically) and, when
     `tables_path` is given, the same tables (folder of CSVs, or one .xlsx).
 
@@ -280,9 +330,16 @@ def write_report(predictions_path: str | os.PathLike[str], output_html: str | os
     if tables_path is not None:
         _check_tables_path(Path(tables_path))
     df = read_classified(predictions_path)
-    report = build_report(df, text_column=text_column, by=by, min_group_size=min_group_size,
-                          redact=redact, theme_names=theme_names, title=title,
-                          examples_per_theme=examples_per_theme)
+    report = build_report(
+        df,
+        text_column=text_column,
+        by=by,
+        min_group_size=min_group_size,
+        redact=redact,
+        theme_names=theme_names,
+        title=title,
+        examples_per_theme=examples_per_theme,
+    )
     atomic_write_text(output_html, report.html)
     if tables_path is not None:
         write_tables(report.tables, tables_path)

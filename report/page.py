@@ -14,8 +14,10 @@ import pandas as pd
 
 from themesift.nlp.cells import is_missing
 
-CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
-       "style-src 'unsafe-inline'; img-src data: blob:; font-src data:")
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'unsafe-inline'; img-src data: blob:; font-src data:"
+)
 
 CSS = """
 :root { --pos: #2e7d32; --neu: #757575; --neg: #c62828; --ink: #212121; --muted: #616161;
@@ -72,13 +74,13 @@ def signed(value: object) -> str:
     return "" if is_missing(value) else f"{float(value):+.2f}"
 
 
-def html_table(df: pd.DataFrame, formats: Mapping[str, Formatter] | None = None,
-               headers: Mapping[str, str] | None = None) -> str:
+def html_table(
+    df: pd.DataFrame, formats: Mapping[str, Formatter] | None = None, headers: Mapping[str, str] | None = None
+) -> str:
     """A plain escaped HTML table; numeric columns right-aligned."""
     formats, headers = formats or {}, headers or {}
     numeric = {c for c in df.columns if pd.api.types.is_numeric_dtype(df[c])}
-    head = "".join(f'<th class="{"num" if c in numeric else ""}">{esc(headers.get(c, c))}</th>'
-                   for c in df.columns)
+    head = "".join(f'<th class="{"num" if c in numeric else ""}">{esc(headers.get(c, c))}</th>' for c in df.columns)
     body = []
     for row in df.itertuples(index=False):
         cells = []
@@ -86,8 +88,7 @@ def html_table(df: pd.DataFrame, formats: Mapping[str, Formatter] | None = None,
             shown = formats[column](value) if column in formats else ("" if is_missing(value) else value)
             cells.append(f'<td class="{"num" if column in numeric else ""}">{esc(shown)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table></div>')
+    return f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
 
 
 def cards(numbers: Mapping[str, int]) -> str:
@@ -95,16 +96,23 @@ def cards(numbers: Mapping[str, int]) -> str:
     classified = numbers["classified"]
     items = [
         ("comments", "Comments", ""),
-        ("classified", "Classified", f"{classified / numbers['comments']:.0%} of comments"
-         if numbers["comments"] else ""),
+        (
+            "classified",
+            "Classified",
+            f"{classified / numbers['comments']:.0%} of comments" if numbers["comments"] else "",
+        ),
         ("not_classified", "Not classified", "flagged: empty, not English, …"),
-        ("no_theme", "No theme", f"{numbers['no_theme'] / classified:.0%} of classified"
-         if classified else ""),
+        ("no_theme", "No theme", f"{numbers['no_theme'] / classified:.0%} of classified" if classified else ""),
     ]
-    return '<section class="cards">' + "".join(
-        f'<div class="card" id="count-{key}"><div class="value">{numbers[key]:,}</div>'
-        f'<div class="label">{esc(label)}</div><div class="label">{esc(sub)}</div></div>'
-        for key, label, sub in items) + "</section>"
+    return (
+        '<section class="cards">'
+        + "".join(
+            f'<div class="card" id="count-{key}"><div class="value">{numbers[key]:,}</div>'
+            f'<div class="label">{esc(label)}</div><div class="label">{esc(sub)}</div></div>'
+            for key, label, sub in items
+        )
+        + "</section>"
+    )
 
 
 def highlighted(comment: str, evidence: str) -> str:
@@ -116,8 +124,7 @@ def highlighted(comment: str, evidence: str) -> str:
     return f"{esc(comment[:at])}<mark>{esc(comment[at:end])}</mark>{esc(comment[end:])}"
 
 
-def examples_section(examples: pd.DataFrame, summary: pd.DataFrame,
-                     labels: Mapping[str, str]) -> str:
+def examples_section(examples: pd.DataFrame, summary: pd.DataFrame, labels: Mapping[str, str]) -> str:
     """Representative comments grouped by theme, with a polarity badge per comment."""
     if examples.empty:
         return '<p class="empty">No comments to show.</p>'
@@ -127,12 +134,17 @@ def examples_section(examples: pd.DataFrame, summary: pd.DataFrame,
         if rows.empty:
             continue
         items = "".join(
-            "<li>" + "".join(f'<span class="badge {esc(p)}">{esc(p)}</span>'
-                             for p in str(r.polarity).split(", ") if p)
-            + highlighted(r.comment, r.evidence) + "</li>" for r in rows.itertuples())
-        parts.append(f'<h3>{esc(labels[theme])} <span class="note">· {mentions:,} '
-                     f'mention{"s" if mentions != 1 else ""}</span></h3>'
-                     f'<ul class="examples">{items}</ul>')
+            "<li>"
+            + "".join(f'<span class="badge {esc(p)}">{esc(p)}</span>' for p in str(r.polarity).split(", ") if p)
+            + highlighted(r.comment, r.evidence)
+            + "</li>"
+            for r in rows.itertuples()
+        )
+        parts.append(
+            f'<h3>{esc(labels[theme])} <span class="note">· {mentions:,} '
+            f"mention{'s' if mentions != 1 else ''}</span></h3>"
+            f'<ul class="examples">{items}</ul>'
+        )
     return "".join(parts)
 
 
@@ -141,17 +153,26 @@ def section(section_id: str, heading: str, body: str, note: str = "") -> str:
     return f'<section id="{esc(section_id)}"><h2>{esc(heading)}</h2>{note_html}{body}</section>'
 
 
-def page(title: str, subtitle: str, body: Sequence[str], plotly_js: str | None, *, extra_css: str = "",
-         meta_html: str | None = None) -> str:
+def page(
+    title: str,
+    subtitle: str,
+    body: Sequence[str],
+    plotly_js: str | None,
+    *,
+    extra_css: str = "",
+    meta_html: str | None = None,
+) -> str:
     """The whole self-contained document: CSP first, CSS and plotly.js (only when there are
     charts) inlined, nothing fetched. ``meta_html`` replaces the escaped ``subtitle`` with markup
     the caller built from escaped parts; ``extra_css`` adds a page's own rules."""
     script = f'<script type="text/javascript">{plotly_js}</script>' if plotly_js else ""
     meta = meta_html if meta_html is not None else esc(subtitle)
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}{extra_css}</style>\n{script}\n</head>\n<body>\n<main>\n"
         f'<header><h1>{esc(title)}</h1><p class="meta">{meta}</p></header>\n'
-        + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+        + "\n".join(body)
+        + "\n</main>\n</body>\n</html>\n"
+    )

@@ -7,6 +7,7 @@ The user's columns are written back unchanged (values and types); the tool's own
 never take a name the input uses (see :mod:`themesift.serve.layouts`). Every check a user can
 fail on (input and output paths, formats, flags, the text column) runs before the model loads.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -60,8 +61,10 @@ class ClassifySummary:
     def describe(self) -> str:
         rate = self.rows / self.seconds if self.seconds else 0.0
         flags = ", ".join(f"{n} {k}" for k, n in sorted(self.flags.items(), key=lambda kv: -kv[1]))
-        return (f"{self.rows} rows → {self.output}: {self.classified} classified ({self.with_themes} with a theme), "
-                f"{self.flagged} flagged{' (' + flags + ')' if flags else ''}; {self.seconds:.1f} s, {rate:.0f} rows/s")
+        return (
+            f"{self.rows} rows → {self.output}: {self.classified} classified ({self.with_themes} with a theme), "
+            f"{self.flagged} flagged{' (' + flags + ')' if flags else ''}; {self.seconds:.1f} s, {rate:.0f} rows/s"
+        )
 
 
 def _estimate_rows(path: Path) -> int | None:
@@ -80,8 +83,9 @@ def _estimate_rows(path: Path) -> int | None:
     return None
 
 
-def _flag_rows(chunk: pd.DataFrame, texts: list, options: ClassifyOptions,
-               audiences: list[str | None]) -> list[str | None]:
+def _flag_rows(
+    chunk: pd.DataFrame, texts: list, options: ClassifyOptions, audiences: list[str | None]
+) -> list[str | None]:
     """Pre-model flags: malformed input lines, bad audience cells and non-English comments.
 
     ``audiences`` is filled in place with each row's audience (None: auto)."""
@@ -106,8 +110,13 @@ def _flag_rows(chunk: pd.DataFrame, texts: list, options: ClassifyOptions,
     return flags
 
 
-def classify_frame(chunk: pd.DataFrame, text_column: str, model: ModelLike = None,
-                   options: ClassifyOptions | None = None, first_row: int = 0) -> pd.DataFrame:
+def classify_frame(
+    chunk: pd.DataFrame,
+    text_column: str,
+    model: ModelLike = None,
+    options: ClassifyOptions | None = None,
+    first_row: int = 0,
+) -> pd.DataFrame:
     """Classify one DataFrame and return it in the requested layout (library entry point)."""
     return _classify_chunk(chunk, text_column, resolve_model(model), options or ClassifyOptions(), first_row)[0]
 
@@ -118,10 +127,19 @@ def _classify_chunk(chunk, text_column, clf, options, first_row):
     flags = _flag_rows(chunk, texts, options, audiences)
     todo = [i for i, f in enumerate(flags) if f is None]
     need_evidence = options.evidence or options.layout == "long"
-    results: list[dict] = [{"labels": [], "themes": [], "audience": audiences[i], "error": f, "warning": None}
-                           for i, f in enumerate(flags)]
-    for i, result in zip(todo, predict([texts[i] for i in todo], clf, evidence=need_evidence,
-                                       max_chars=options.max_chars, audience=[audiences[i] for i in todo])):
+    results: list[dict] = [
+        {"labels": [], "themes": [], "audience": audiences[i], "error": f, "warning": None} for i, f in enumerate(flags)
+    ]
+    for i, result in zip(
+        todo,
+        predict(
+            [texts[i] for i in todo],
+            clf,
+            evidence=need_evidence,
+            max_chars=options.max_chars,
+            audience=[audiences[i] for i in todo],
+        ),
+    ):
         results[i] = result
     marker = parse_error_column(chunk)
     frame = chunk.drop(columns=[marker]) if marker is not None else chunk.copy()
@@ -130,13 +148,21 @@ def _classify_chunk(chunk, text_column, clf, options, first_row):
 
         frame[text_column] = redact_results(texts, results)
     with_audience = clf.audience_ is not None or options.audience_column is not None or options.audience != "auto"
-    out = to_layout(frame, results, options.layout, themes=clf.themes, evidence=options.evidence,
-                    first_row=first_row, audience=with_audience)
+    out = to_layout(
+        frame,
+        results,
+        options.layout,
+        themes=clf.themes,
+        evidence=options.evidence,
+        first_row=first_row,
+        audience=with_audience,
+    )
     return out, results
 
 
-def classify_file(input_path: str | Path, output_path: str | Path, *, model: ModelLike = None,
-                  options: ClassifyOptions | None = None) -> ClassifySummary:
+def classify_file(
+    input_path: str | Path, output_path: str | Path, *, model: ModelLike = None, options: ClassifyOptions | None = None
+) -> ClassifySummary:
     """Stream ``input_path`` through the model into ``output_path`` (written atomically)."""
     from tqdm.auto import tqdm
 
@@ -154,19 +180,31 @@ def classify_file(input_path: str | Path, output_path: str | Path, *, model: Mod
         raise TableError("the output file must differ from the input file")
     check_output_path(output_path)
     started = time.time()
-    chunks = iter_table_chunks(input_path, chunksize=options.chunk_size, encoding=options.encoding,
-                               sheet=options.sheet, delimiter=options.delimiter)
+    chunks = iter_table_chunks(
+        input_path,
+        chunksize=options.chunk_size,
+        encoding=options.encoding,
+        sheet=options.sheet,
+        delimiter=options.delimiter,
+    )
     first = next(chunks)  # the header and first rows are checked before the model loads
     marker = parse_error_column(first)
     columns = [c for c in first.columns if c != marker]
     text_column = resolve_text_column(columns, options.text_column)
     if options.audience_column is not None and options.audience_column not in columns:
-        raise TableError(f"--audience-column {options.audience_column!r} not found in {input_path}; "
-                         f"columns are {', '.join(map(repr, columns))}")
+        raise TableError(
+            f"--audience-column {options.audience_column!r} not found in {input_path}; "
+            f"columns are {', '.join(map(repr, columns))}"
+        )
     clf = resolve_model(model)
     summary = ClassifySummary(str(input_path), str(output_path))
-    bar = tqdm(total=_estimate_rows(input_path), unit="rows", desc="classifying", disable=not options.progress,
-               dynamic_ncols=True)
+    bar = tqdm(
+        total=_estimate_rows(input_path),
+        unit="rows",
+        desc="classifying",
+        disable=not options.progress,
+        dynamic_ncols=True,
+    )
     warning_column = output_names(columns)["warning"]
     with TableWriter(output_path, note_column=warning_column) as writer:
         for chunk in itertools.chain([first], chunks):

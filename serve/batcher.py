@@ -7,6 +7,7 @@ requests are classified again one by one, so one bad request gets its error and 
 their results. Whether batching beats one ``predict`` call per request depends on the model
 and the machine: see the numbers in ``themesift.serve.http``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -75,7 +76,7 @@ class MicroBatcher:
             return
         start = 0
         for texts, _, fut in batch:
-            _settle(fut, results[start:start + len(texts)])
+            _settle(fut, results[start : start + len(texts)])
             start += len(texts)
 
 

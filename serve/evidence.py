@@ -4,6 +4,7 @@ Each sentence is scored on its own; a theme's evidence is every sentence whose p
 score clears the theme's threshold, or else the single sentence that scores highest for it.
 Offsets point into the original (un-normalised) text.
 """
+
 from __future__ import annotations
 
 from themesift.models.base import ThemeClassifier, presence_scores
@@ -11,8 +12,9 @@ from themesift.nlp.normalize import normalize_text
 from themesift.nlp.sentences import split_sentences_batch
 
 
-def attach_evidence(clf: ThemeClassifier, texts: list[str], results: list[dict],
-                    audiences: list[str | None] | None = None) -> None:
+def attach_evidence(
+    clf: ThemeClassifier, texts: list[str], results: list[dict], audiences: list[str | None] | None = None
+) -> None:
     """Add ``evidence: [{"text", "start", "end"}]`` to every theme in ``results``, in place.
 
     ``audiences`` (one per text) scores each sentence as its comment's audience, not its own."""
@@ -36,5 +38,6 @@ def attach_evidence(clf: ThemeClassifier, texts: list[str], results: list[dict],
             chosen = [k for k in ks if scores[k, col] >= clf.thresholds_[col]]
             if not chosen:
                 chosen = [max(ks, key=lambda k: scores[k, col])]
-            theme["evidence"] = [{"text": flat[k][1].text, "start": flat[k][1].start, "end": flat[k][1].end}
-                                 for k in chosen]
+            theme["evidence"] = [
+                {"text": flat[k][1].text, "start": flat[k][1].start, "end": flat[k][1].end} for k in chosen
+            ]

@@ -42,6 +42,7 @@ differed in a score's 4th decimal between batches of 16 and 128); ``THEMESIFT_BA
 makes each request one ``predict`` call, equal to in-process ``predict`` on it exactly, with
 at most ``THEMESIFT_MAX_INFLIGHT`` running at once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -124,12 +125,20 @@ class Limits:
     keep_alive_s: float = 5.0
     max_connections: int = 256
 
-    ENV = {"max_texts": "THEMESIFT_MAX_TEXTS", "max_chars": "THEMESIFT_MAX_CHARS",
-           "max_body_bytes": "THEMESIFT_MAX_BODY_BYTES", "max_request_chars": "THEMESIFT_MAX_REQUEST_CHARS",
-           "evidence_cost": "THEMESIFT_EVIDENCE_COST", "max_inflight": "THEMESIFT_MAX_INFLIGHT",
-           "max_queue": "THEMESIFT_MAX_QUEUE", "queue_timeout_s": "THEMESIFT_QUEUE_TIMEOUT",
-           "body_timeout_s": "THEMESIFT_BODY_TIMEOUT", "header_timeout_s": "THEMESIFT_HEADER_TIMEOUT",
-           "keep_alive_s": "THEMESIFT_KEEP_ALIVE", "max_connections": "THEMESIFT_MAX_CONNECTIONS"}
+    ENV = {
+        "max_texts": "THEMESIFT_MAX_TEXTS",
+        "max_chars": "THEMESIFT_MAX_CHARS",
+        "max_body_bytes": "THEMESIFT_MAX_BODY_BYTES",
+        "max_request_chars": "THEMESIFT_MAX_REQUEST_CHARS",
+        "evidence_cost": "THEMESIFT_EVIDENCE_COST",
+        "max_inflight": "THEMESIFT_MAX_INFLIGHT",
+        "max_queue": "THEMESIFT_MAX_QUEUE",
+        "queue_timeout_s": "THEMESIFT_QUEUE_TIMEOUT",
+        "body_timeout_s": "THEMESIFT_BODY_TIMEOUT",
+        "header_timeout_s": "THEMESIFT_HEADER_TIMEOUT",
+        "keep_alive_s": "THEMESIFT_KEEP_ALIVE",
+        "max_connections": "THEMESIFT_MAX_CONNECTIONS",
+    }
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
@@ -139,8 +148,9 @@ class Limits:
         for f in fields(cls):
             default = getattr(d, f.name)
             cast = int if isinstance(default, int) else float
-            values[f.name] = _env(env, cls.ENV[f.name], default, cast, 0 if f.name == "max_queue" else
-                                  (1 if cast is int else 0.001))
+            values[f.name] = _env(
+                env, cls.ENV[f.name], default, cast, 0 if f.name == "max_queue" else (1 if cast is int else 0.001)
+            )
         return cls(**values)
 
 
@@ -172,16 +182,21 @@ class _ModelState:
             self.ref = {k: self.info[k] for k in ("family", "version", "data_hash", "trained_at")}
             self.clf = clf
             self.ready.set()
-            log.info("model ready: %s (pid %d, %.1f s)", self.ref["version"], os.getpid(),
-                     time.perf_counter() - started)
+            log.info(
+                "model ready: %s (pid %d, %.1f s)", self.ref["version"], os.getpid(), time.perf_counter() - started
+            )
         except Exception as exc:  # reported by /readyz; the process stays up for diagnosis
             self.error = f"{type(exc).__name__}: {exc}"
             log.exception("model failed to load")
 
     def require(self) -> ThemeClassifier:
         if self.clf is None:
-            raise ApiError(503, "model_not_ready", self.error or "model is still loading",
-                           headers={} if self.error else {"Retry-After": "5"})
+            raise ApiError(
+                503,
+                "model_not_ready",
+                self.error or "model is still loading",
+                headers={} if self.error else {"Retry-After": "5"},
+            )
         return self.clf
 
 
@@ -197,34 +212,57 @@ def replace_surrogates(texts: list) -> tuple[list, dict[int, str]]:
 
 
 def _json_error(status: int, code: str, message: str, headers: dict | None = None, **extra: Any) -> Response:
-    return Response(error_bytes(code, message, **extra), status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(
+        error_bytes(code, message, **extra), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def _check_request(req: ClassifyRequest, limits: Limits) -> None:
     if len(req.texts) > limits.max_texts:
-        raise ApiError(422, "too_many_texts", f"{len(req.texts)} texts; the limit is {limits.max_texts} "
-                       "per request", limit=limits.max_texts)
+        raise ApiError(
+            422,
+            "too_many_texts",
+            f"{len(req.texts)} texts; the limit is {limits.max_texts} per request",
+            limit=limits.max_texts,
+        )
     total = 0
     for i, text in enumerate(req.texts):
         if isinstance(text, str):
             if len(text) > limits.max_chars:
-                raise ApiError(422, "text_too_long", f"text #{i} has {len(text)} characters; the limit is "
-                               f"{limits.max_chars}", limit=limits.max_chars, index=i)
+                raise ApiError(
+                    422,
+                    "text_too_long",
+                    f"text #{i} has {len(text)} characters; the limit is {limits.max_chars}",
+                    limit=limits.max_chars,
+                    index=i,
+                )
             total += len(text)
     cost = total * (limits.evidence_cost if req.evidence else 1)
     if cost > limits.max_request_chars:
         how = f" (x{limits.evidence_cost} with evidence = {cost})" if req.evidence else ""
-        raise ApiError(413, "request_too_costly", f"the texts hold {total} characters{how}; the limit is "
-                       f"{limits.max_request_chars} per request: send fewer or shorter texts per request",
-                       limit=limits.max_request_chars)
+        raise ApiError(
+            413,
+            "request_too_costly",
+            f"the texts hold {total} characters{how}; the limit is "
+            f"{limits.max_request_chars} per request: send fewer or shorter texts per request",
+            limit=limits.max_request_chars,
+        )
     if isinstance(req.audience, list) and len(req.audience) != len(req.texts):
-        raise ApiError(422, "audience_mismatch", f"{len(req.audience)} audiences for {len(req.texts)} texts: give "
-                       "one audience for all, or one per text")
+        raise ApiError(
+            422,
+            "audience_mismatch",
+            f"{len(req.audience)} audiences for {len(req.texts)} texts: give one audience for all, or one per text",
+        )
 
 
-def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_ms: float | None = None,
-               api_key: str | None = None, load_before_serving: bool = False) -> FastAPI:
+def create_app(
+    model: ModelLike = None,
+    limits: Limits | None = None,
+    *,
+    batch_ms: float | None = None,
+    api_key: str | None = None,
+    load_before_serving: bool = False,
+) -> FastAPI:
     """The ASGI app; ``model`` is a model object, an artifact directory, or None for the default.
 
     ``api_key`` None reads ``THEMESIFT_API_KEY`` ("" = no key). ``load_before_serving`` loads the
@@ -245,12 +283,18 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
             threading.Thread(target=state.load, name="themesift-model-load", daemon=True).start()
         yield
 
-    app = FastAPI(title="themesift", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  description="Themes and their polarity for open-text comments. Limits: "
-                              f"{limits.max_texts} texts, {limits.max_chars} characters per text, "
-                              f"{limits.max_request_chars} characters per request (evidence: x"
-                              f"{limits.evidence_cost}), {limits.max_body_bytes} bytes per body."
-                              + (" Authorization: Bearer key." if api_key else ""))
+    app = FastAPI(
+        title="themesift",
+        version="1",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        description="Themes and their polarity for open-text comments. Limits: "
+        f"{limits.max_texts} texts, {limits.max_chars} characters per text, "
+        f"{limits.max_request_chars} characters per request (evidence: x"
+        f"{limits.evidence_cost}), {limits.max_body_bytes} bytes per body."
+        + (" Authorization: Bearer key." if api_key else ""),
+    )
     app.state.themesift = state
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
     if api_key:
@@ -265,8 +309,13 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        return _json_error(exc.status, exc.body["code"], exc.body["message"], exc.headers,
-                           **{k: v for k, v in exc.body.items() if k not in ("code", "message")})
+        return _json_error(
+            exc.status,
+            exc.body["code"],
+            exc.body["message"],
+            exc.headers,
+            **{k: v for k, v in exc.body.items() if k not in ("code", "message")},
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -274,15 +323,19 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
         if any(e.get("type") == "json_invalid" for e in errors):
             return _json_error(400, "malformed_json", "request body is not valid JSON", details=errors)
         if "json" not in request.headers.get("content-type", ""):
-            return _json_error(415, "unsupported_media_type",
-                               "send the body as JSON with Content-Type: application/json")
+            return _json_error(
+                415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"
+            )
         return _json_error(422, "invalid_request", "request does not match the schema", details=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 400:  # the body failed to parse before validation: bad UTF-8, too deep, huge number
-            return _json_error(400, "malformed_json", "request body is not valid JSON (invalid UTF-8, nesting "
-                               "too deep or a number too long)")
+            return _json_error(
+                400,
+                "malformed_json",
+                "request body is not valid JSON (invalid UTF-8, nesting too deep or a number too long)",
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _json_error(exc.status_code, code, str(exc.detail))
 
@@ -293,8 +346,13 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
 
     errors = {s: {"model": ErrorResponse} for s in (400, 401, 408, 413, 415, 422, 503)}
 
-    @app.post("/v1/classify", response_model=ClassifyResponse, response_model_exclude_unset=True,
-              responses=errors, summary="Themes and polarity for each text, in input order")
+    @app.post(
+        "/v1/classify",
+        response_model=ClassifyResponse,
+        response_model_exclude_unset=True,
+        responses=errors,
+        summary="Themes and polarity for each text, in input order",
+    )
     async def classify(req: ClassifyRequest, request: Request) -> Any:
         state.require()
         request.scope.setdefault("state", {})["texts"] = len(req.texts)
@@ -314,8 +372,9 @@ def create_app(model: ModelLike = None, limits: Limits | None = None, *, batch_m
             results[i]["warning"] = "; ".join(w for w in (results[i]["warning"], warning) if w)
         return {"results": results, "model": state.ref}
 
-    @app.get("/v1/model", response_model=ModelInfo, responses={401: {"model": ErrorResponse},
-                                                               503: {"model": ErrorResponse}})
+    @app.get(
+        "/v1/model", response_model=ModelInfo, responses={401: {"model": ErrorResponse}, 503: {"model": ErrorResponse}}
+    )
     async def model_info() -> Any:
         state.require()
         return state.info
@@ -361,8 +420,11 @@ def log_config() -> dict:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["themesift"] = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
-    config["handlers"]["themesift"] = {"class": "logging.StreamHandler", "formatter": "themesift",
-                                       "stream": "ext://sys.stderr"}
+    config["handlers"]["themesift"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "themesift",
+        "stream": "ext://sys.stderr",
+    }
     config["loggers"]["themesift"] = {"handlers": ["themesift"], "level": "INFO", "propagate": False}
     return config
 
@@ -384,8 +446,15 @@ def run_server(model: str | Path | None = None, host: str = "127.0.0.1", port: i
     if not os.environ.get(API_KEY_ENV) and host not in ("127.0.0.1", "localhost", "::1"):
         logging.getLogger("themesift.serve.http").warning("serving on %s without THEMESIFT_API_KEY", host)
     GuardedH11Protocol.header_timeout_s = limits.header_timeout_s
-    server = dict(host=host, port=port, http=GuardedH11Protocol, log_config=log_config(), access_log=False,
-                  timeout_keep_alive=limits.keep_alive_s, limit_concurrency=limits.max_connections)
+    server = dict(
+        host=host,
+        port=port,
+        http=GuardedH11Protocol,
+        log_config=log_config(),
+        access_log=False,
+        timeout_keep_alive=limits.keep_alive_s,
+        limit_concurrency=limits.max_connections,
+    )
     if workers <= 1:
         uvicorn.run(create_app(model, limits), **server)
         return

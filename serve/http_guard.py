@@ -5,6 +5,7 @@ protocol that closes connections whose request headers do not arrive in time (sl
 
 Kept apart from ``themesift.serve.http`` (routes and configuration) so each piece stays small.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,9 @@ def error_bytes(code: str, message: str, **extra: Any) -> bytes:
     return json.dumps({"error": {"code": code, "message": message, **extra}}, ensure_ascii=True).encode()
 
 
-async def send_error(send: Any, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                     **extra: Any) -> None:
+async def send_error(
+    send: Any, status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> None:
     body = error_bytes(code, message, **extra)
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
@@ -82,9 +84,17 @@ class RequestLog:
         finally:
             client = scope.get("client") or ("-", 0)
             texts = state.get("texts")
-            access_log.info('%s "%s %s" %d %.1f ms %d B%s request_id=%s', client[0], scope["method"], scope["path"],
-                            seen["status"], 1000 * (time.perf_counter() - started), seen["bytes"],
-                            f" texts={texts}" if texts is not None else "", rid)
+            access_log.info(
+                '%s "%s %s" %d %.1f ms %d B%s request_id=%s',
+                client[0],
+                scope["method"],
+                scope["path"],
+                seen["status"],
+                1000 * (time.perf_counter() - started),
+                seen["bytes"],
+                f" texts={texts}" if texts is not None else "",
+                rid,
+            )
 
 
 class ApiKeyAuth:
@@ -102,8 +112,14 @@ class ApiKeyAuth:
         scheme, _, token = dict(scope["headers"]).get(b"authorization", b"").partition(b" ")
         if scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self.key):
             return await self.app(scope, receive, send)
-        await send_error(send, 401, "unauthorized", "missing or wrong API key: send 'Authorization: Bearer <key>' "
-                         "(the key the server has in THEMESIFT_API_KEY)", headers={"WWW-Authenticate": "Bearer"})
+        await send_error(
+            send,
+            401,
+            "unauthorized",
+            "missing or wrong API key: send 'Authorization: Bearer <key>' "
+            "(the key the server has in THEMESIFT_API_KEY)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
 
 
 class BodyLimit:
@@ -132,8 +148,13 @@ class BodyLimit:
                 if not message.get("more_body", False):
                     break
         if deadline.cancelled_caught:
-            return await send_error(send, 408, "body_timeout", f"the request body did not arrive within "
-                                    f"{self.timeout_s:g} s", headers={"Connection": "close"})
+            return await send_error(
+                send,
+                408,
+                "body_timeout",
+                f"the request body did not arrive within {self.timeout_s:g} s",
+                headers={"Connection": "close"},
+            )
         body, replayed = b"".join(chunks), False
 
         async def replay() -> dict:
@@ -146,8 +167,14 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, send: Any) -> None:
-        await send_error(send, 413, "body_too_large", f"request body is over the limit of {self.max_bytes} bytes",
-                         headers={"Connection": "close"}, limit=self.max_bytes)
+        await send_error(
+            send,
+            413,
+            "body_too_large",
+            f"request body is over the limit of {self.max_bytes} bytes",
+            headers={"Connection": "close"},
+            limit=self.max_bytes,
+        )
 
 
 class InferenceGate:
@@ -162,8 +189,12 @@ class InferenceGate:
         self.admitted = 0  # running + waiting
 
     def _overloaded(self, why: str) -> ApiError:
-        return ApiError(503, "overloaded", f"the server is busy ({why}); retry after {self.retry_after} s",
-                        headers={"Retry-After": self.retry_after})
+        return ApiError(
+            503,
+            "overloaded",
+            f"the server is busy ({why}); retry after {self.retry_after} s",
+            headers={"Retry-After": self.retry_after},
+        )
 
     def admit(self) -> None:
         """Count a request in, or refuse it when running + waiting is full."""

@@ -4,6 +4,7 @@
 The result models mirror ``predict()``'s dicts field for field, so a client of the API
 and a caller of ``predict`` see the same data.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,21 +20,32 @@ AudienceName = Literal["auto", "employee", "customer"]
 
 
 class ClassifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"texts": ["Great team, but the pay is poor.", "Checkout was slow."], "evidence": False}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"texts": ["Great team, but the pay is poor.", "Checkout was slow."], "evidence": False}]
+        },
+    )
 
     texts: list[Any] = Field(
-        ..., description="Comments to classify, in order. Each should be a string; a null, blank or "
-                         "non-string item is not rejected but comes back with `error` set (like predict()). "
-                         "At most THEMESIFT_MAX_TEXTS items of at most THEMESIFT_MAX_CHARS characters each, and at "
-                         "most THEMESIFT_MAX_REQUEST_CHARS characters in all (evidence multiplies the count). A "
-                         "lone surrogate (e.g. \\ud800) is replaced by U+FFFD, with a warning on that item.")
-    evidence: StrictBool = Field(False, description="Add, per theme, the sentences that carry it with character "
-                                                    "offsets (JSON true/false only; costs more: see the cost limit).")
+        ...,
+        description="Comments to classify, in order. Each should be a string; a null, blank or "
+        "non-string item is not rejected but comes back with `error` set (like predict()). "
+        "At most THEMESIFT_MAX_TEXTS items of at most THEMESIFT_MAX_CHARS characters each, and at "
+        "most THEMESIFT_MAX_REQUEST_CHARS characters in all (evidence multiplies the count). A "
+        "lone surrogate (e.g. \\ud800) is replaced by U+FFFD, with a warning on that item.",
+    )
+    evidence: StrictBool = Field(
+        False,
+        description="Add, per theme, the sentences that carry it with character "
+        "offsets (JSON true/false only; costs more: see the cost limit).",
+    )
     audience: Union[AudienceName, list[AudienceName | None]] = Field(
-        "auto", description="Who wrote the texts: `auto` (decided per text), `employee` or `customer`, or one of "
-                            "those per text (null = auto). With a known audience, the other audience's themes "
-                            "are never returned.")
+        "auto",
+        description="Who wrote the texts: `auto` (decided per text), `employee` or `customer`, or one of "
+        "those per text (null = auto). With a known audience, the other audience's themes "
+        "are never returned.",
+    )
 
 
 class Evidence(BaseModel):
@@ -52,8 +64,9 @@ class ThemeHit(BaseModel):
 class TextResult(BaseModel):
     labels: list[str] = Field(..., description="`theme:polarity` labels, highest score first.")
     themes: list[ThemeHit]
-    audience: str | None = Field(..., description="employee or customer: given, or decided from the text; "
-                                                     "null when the model has no audiences.")
+    audience: str | None = Field(
+        ..., description="employee or customer: given, or decided from the text; null when the model has no audiences."
+    )
     error: str | None = Field(..., description="Why the text was not classified (e.g. 'empty comment'), else null.")
     warning: str | None
 
@@ -85,8 +98,9 @@ class ModelInfo(ModelRef):
     taxonomy_version: str | None = None
     params: dict[str, Any]
     thresholds: dict[str, float]
-    data: dict[str, Any] | None = Field(None, description="Training data rows and hashes per split (metrics.json); "
-                                                             "local file paths are never shown.")
+    data: dict[str, Any] | None = Field(
+        None, description="Training data rows and hashes per split (metrics.json); local file paths are never shown."
+    )
     metrics: dict[str, Any] | None = Field(None, description="Dev/test micro and macro P/R/F1 summary.")
 
 
@@ -126,8 +140,10 @@ def _public_data(data: Any) -> dict | None:
     """Rows and hashes per split, without the local paths (``path``, ``source``) metrics.json holds."""
     if not isinstance(data, dict):
         return None
-    return {split: {k: v for k, v in info.items() if k in _DATA_KEYS} if isinstance(info, dict) else None
-            for split, info in data.items()}
+    return {
+        split: {k: v for k, v in info.items() if k in _DATA_KEYS} if isinstance(info, dict) else None
+        for split, info in data.items()
+    }
 
 
 def _public_params(value: Any) -> Any:
@@ -146,9 +162,15 @@ def _metrics_summary(metrics: dict) -> dict:
     for split in ("dev", "test"):
         m = metrics.get(split)
         if isinstance(m, dict):
-            out[split] = {"n": m.get("n"), "exact_match": m.get("exact_match"),
-                          **{level: {avg: m[level][avg] for avg in ("micro", "macro") if avg in m[level]}
-                             for level in ("theme", "theme_polarity") if isinstance(m.get(level), dict)}}
+            out[split] = {
+                "n": m.get("n"),
+                "exact_match": m.get("exact_match"),
+                **{
+                    level: {avg: m[level][avg] for avg in ("micro", "macro") if avg in m[level]}
+                    for level in ("theme", "theme_polarity")
+                    if isinstance(m.get(level), dict)
+                },
+            }
     return out
 
 
@@ -163,9 +185,14 @@ def describe_model(clf: ThemeClassifier, path: Path | None) -> dict:
         "version": _artifact_version(path, clf.family) if path else f"{clf.family}-unsaved",
         "data_hash": ((metrics.get("data") or {}).get("train") or {}).get("hash"),
         "trained_at": metrics.get("trained_at"),
-        "themes": [{"id": t, **{k: v for k, v in by_id.get(t, {}).items() if k != "id"},
-                    **({"audience": clf.audience_.theme_audiences.get(t)} if clf.audience_ else {})}
-                   for t in clf.themes],
+        "themes": [
+            {
+                "id": t,
+                **{k: v for k, v in by_id.get(t, {}).items() if k != "id"},
+                **({"audience": clf.audience_.theme_audiences.get(t)} if clf.audience_ else {}),
+            }
+            for t in clf.themes
+        ],
         "polarities": list(clf.label_space_.polarities),
         "taxonomy_version": (taxonomy or {}).get("version"),
         "params": _public_params(clf.get_params()),
@@ -186,15 +213,20 @@ def docs_html(schema: dict) -> str:
             ref = (((op.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get("schema", {})
             body = ref.get("$ref", "").rsplit("/", 1)[-1]
             codes = ", ".join(sorted(op.get("responses", {})))
-            rows.append(f"<tr><td><code>{html.escape(method.upper())} {html.escape(path)}</code></td>"
-                        f"<td>{html.escape(op.get('summary', ''))}</td><td>{html.escape(body)}</td>"
-                        f"<td>{html.escape(codes)}</td></tr>")
+            rows.append(
+                f"<tr><td><code>{html.escape(method.upper())} {html.escape(path)}</code></td>"
+                f"<td>{html.escape(op.get('summary', ''))}</td><td>{html.escape(body)}</td>"
+                f"<td>{html.escape(codes)}</td></tr>"
+            )
     info = schema.get("info", {})
-    return ("<!doctype html><html><head><meta charset=\"utf-8\"><title>themesift API</title>"
-            "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px}"
-            "table{border-collapse:collapse}</style></head><body>"
-            f"<h1>{html.escape(info.get('title', 'API'))} {html.escape(str(info.get('version', '')))}</h1>"
-            f"<p>{html.escape(info.get('description', ''))}</p>"
-            "<p>The full OpenAPI schema: <a href=\"/openapi.json\">/openapi.json</a>.</p>"
-            "<table><tr><th>endpoint</th><th>what</th><th>JSON body</th><th>statuses</th></tr>"
-            + "".join(rows) + "</table></body></html>")
+    return (
+        '<!doctype html><html><head><meta charset="utf-8"><title>themesift API</title>'
+        "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px}"
+        "table{border-collapse:collapse}</style></head><body>"
+        f"<h1>{html.escape(info.get('title', 'API'))} {html.escape(str(info.get('version', '')))}</h1>"
+        f"<p>{html.escape(info.get('description', ''))}</p>"
+        '<p>The full OpenAPI schema: <a href="/openapi.json">/openapi.json</a>.</p>'
+        "<table><tr><th>endpoint</th><th>what</th><th>JSON body</th><th>statuses</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>"
+    )

@@ -5,6 +5,7 @@ the input already uses (``score``, ``themes``, ``error``, ``audience``, ``theme_
 named ``themesift_<name>`` instead (:func:`themesift.nlp.tables.tool_column`, the one rule),
 so no input column is ever dropped or overwritten.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,19 @@ import pandas as pd
 
 from themesift.nlp.tables import tool_column
 
-ADDED_COLUMNS = ("themes", "scores", "evidence", "error", "warning", "row", "theme", "polarity", "score",
-                 "evidence_start", "evidence_end")
+ADDED_COLUMNS = (
+    "themes",
+    "scores",
+    "evidence",
+    "error",
+    "warning",
+    "row",
+    "theme",
+    "polarity",
+    "score",
+    "evidence_start",
+    "evidence_end",
+)
 WIDE_PREFIX = "theme_"
 AUDIENCE_COLUMN = "audience"  # named themesift_audience when the input already has an audience column
 
@@ -24,19 +36,34 @@ def audience_column_name(columns: Sequence[str]) -> str:
     return tool_column(AUDIENCE_COLUMN, columns)
 
 
-def output_names(columns: Sequence[object],
-                 names: Sequence[str] = ADDED_COLUMNS + (AUDIENCE_COLUMN,)) -> dict[str, str]:
+def output_names(
+    columns: Sequence[object], names: Sequence[str] = ADDED_COLUMNS + (AUDIENCE_COLUMN,)
+) -> dict[str, str]:
     """Each tool column's name in the output, given the input's ``columns``."""
     return {name: tool_column(name, columns) for name in names}
 
 
 def _evidence_json(result: dict) -> str:
-    return json.dumps([{"theme": t["theme"], "polarity": t["polarity"], "score": t["score"], **ev}
-                       for t in result["themes"] for ev in t.get("evidence", [])[:1]], ensure_ascii=False)
+    return json.dumps(
+        [
+            {"theme": t["theme"], "polarity": t["polarity"], "score": t["score"], **ev}
+            for t in result["themes"]
+            for ev in t.get("evidence", [])[:1]
+        ],
+        ensure_ascii=False,
+    )
 
 
-def to_layout(frame: pd.DataFrame, results: list[dict], layout: str, *, themes: Sequence[str],
-              evidence: bool = False, first_row: int = 0, audience: bool = False) -> pd.DataFrame:
+def to_layout(
+    frame: pd.DataFrame,
+    results: list[dict],
+    layout: str,
+    *,
+    themes: Sequence[str],
+    evidence: bool = False,
+    first_row: int = 0,
+    audience: bool = False,
+) -> pd.DataFrame:
     """Add the result columns to ``frame`` (a copy), in the shape ``layout`` asks for.
 
     default: ``themes`` (list of theme:polarity), ``scores`` (JSON theme → score), optional
@@ -51,8 +78,10 @@ def to_layout(frame: pd.DataFrame, results: list[dict], layout: str, *, themes: 
     name = output_names(list(frame.columns))
     if layout == "long":
         return _long(out, results, first_row, audience, name)
-    added = {name["themes"]: [r["labels"] for r in results],
-             name["scores"]: [json.dumps({t["theme"]: t["score"] for t in r["themes"]}) for r in results]}
+    added = {
+        name["themes"]: [r["labels"] for r in results],
+        name["scores"]: [json.dumps({t["theme"]: t["score"] for t in r["themes"]}) for r in results],
+    }
     if evidence:
         added[name["evidence"]] = [_evidence_json(r) for r in results]
     if audience:
@@ -66,21 +95,33 @@ def to_layout(frame: pd.DataFrame, results: list[dict], layout: str, *, themes: 
     return pd.concat([out, pd.DataFrame(added, index=out.index)], axis=1)
 
 
-def _long(frame: pd.DataFrame, results: list[dict], first_row: int, audience: bool,
-          name: dict[str, str]) -> pd.DataFrame:
+def _long(
+    frame: pd.DataFrame, results: list[dict], first_row: int, audience: bool, name: dict[str, str]
+) -> pd.DataFrame:
     records, source_rows = [], []
     for i, result in enumerate(results):
         mentions = result["themes"] or [None]
         for t in mentions:
             ev = (t.get("evidence") or [{}])[0] if t else {}
-            records.append({"row": first_row + i, "theme": t["theme"] if t else "",
-                            "polarity": (t["polarity"] or "") if t else "", "score": t["score"] if t else None,
-                            "evidence": ev.get("text", ""), "evidence_start": ev.get("start"),
-                            "evidence_end": ev.get("end"), "error": result["error"], "warning": result["warning"]})
+            records.append(
+                {
+                    "row": first_row + i,
+                    "theme": t["theme"] if t else "",
+                    "polarity": (t["polarity"] or "") if t else "",
+                    "score": t["score"] if t else None,
+                    "evidence": ev.get("text", ""),
+                    "evidence_start": ev.get("start"),
+                    "evidence_end": ev.get("end"),
+                    "error": result["error"],
+                    "warning": result["warning"],
+                }
+            )
             source_rows.append(i)
     base = frame.iloc[source_rows].reset_index(drop=True)
-    added = pd.DataFrame.from_records(records, columns=["row", "theme", "polarity", "score", "evidence",
-                                                        "evidence_start", "evidence_end", "error", "warning"])
+    added = pd.DataFrame.from_records(
+        records,
+        columns=["row", "theme", "polarity", "score", "evidence", "evidence_start", "evidence_end", "error", "warning"],
+    )
     added["evidence_start"] = added["evidence_start"].astype("Int64")
     added["evidence_end"] = added["evidence_end"].astype("Int64")
     if audience:

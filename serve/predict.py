@@ -3,6 +3,7 @@
 Each text gets one result dict, in input order. Unusable inputs (empty, not a string)
 are never dropped: they come back with ``error`` set and no themes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -52,15 +53,27 @@ def resolve_model(model: ModelLike) -> ThemeClassifier:
     return model if isinstance(model, ThemeClassifier) else _load_cached(_model_path(model))
 
 
-def _result(themes: list[dict] | None = None, error: str | None = None, warning: str | None = None,
-            audience: str | None = None) -> dict:
+def _result(
+    themes: list[dict] | None = None, error: str | None = None, warning: str | None = None, audience: str | None = None
+) -> dict:
     themes = themes or []
-    return {"labels": [f"{t['theme']}:{t['polarity']}" for t in themes], "themes": themes,
-            "audience": audience, "error": error, "warning": warning}
+    return {
+        "labels": [f"{t['theme']}:{t['polarity']}" for t in themes],
+        "themes": themes,
+        "audience": audience,
+        "error": error,
+        "warning": warning,
+    }
 
 
-def predict(texts: Sequence[Any], model: ModelLike = None, *, evidence: bool = False,
-            max_chars: int = DEFAULT_MAX_CHARS, audience: Audience = "auto") -> list[dict]:
+def predict(
+    texts: Sequence[Any],
+    model: ModelLike = None,
+    *,
+    evidence: bool = False,
+    max_chars: int = DEFAULT_MAX_CHARS,
+    audience: Audience = "auto",
+) -> list[dict]:
     """Classify texts: ``[{"labels", "themes": [{"theme", "polarity", "score"}], "audience", "error", "warning"}]``.
 
     ``audience`` is ``"auto"`` (decided per text from its wording), ``"employee"``, ``"customer"``,
@@ -87,9 +100,12 @@ def predict(texts: Sequence[Any], model: ModelLike = None, *, evidence: bool = F
             texts[i] = value
         normalized = normalize_text(value)  # once per text: it is most of a TF-IDF model's predict time
         if not normalized:
-            results[i] = _result(error="empty comment" if warning is None
-                                 else f"empty comment (no text in the first {max_chars} characters)",
-                                 audience=given[i])
+            results[i] = _result(
+                error="empty comment"
+                if warning is None
+                else f"empty comment (no text in the first {max_chars} characters)",
+                audience=given[i],
+            )
             continue
         results[i] = _result(warning=warning)
         todo.append(i)
@@ -117,7 +133,12 @@ def _decode_themes(clf: ThemeClassifier, proba: np.ndarray) -> list[list[dict]]:
         themes = []
         for label in labels:
             theme, _, polarity = label.partition(":")
-            themes.append({"theme": theme, "polarity": polarity or None,
-                           "score": round(float(scores[row, space.theme_index(theme)]), 4)})
+            themes.append(
+                {
+                    "theme": theme,
+                    "polarity": polarity or None,
+                    "score": round(float(scores[row, space.theme_index(theme)]), 4),
+                }
+            )
         out.append(sorted(themes, key=lambda t: -t["score"]))
     return out

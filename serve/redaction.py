@@ -1,5 +1,6 @@
 """Apply PII redaction to batch output: the text column and every evidence span, with
 offsets re-expressed on the redacted text so they still point at the right sentence."""
+
 from __future__ import annotations
 
 from themesift.nlp.redact import redact_batch

@@ -6,6 +6,7 @@ their order and every input column, and unusable texts (null, blank, non-text) a
 flagged in ``error``, never dropped. Workers run torch with ``THEMESIFT_THREADS=1`` unless
 that is set: Spark already runs one worker per core.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,16 +26,24 @@ def _model_ref(model: str | Path | None) -> str:
     if model is None or str(model) == "default":
         return "default"
     if not isinstance(model, (str, Path)):
-        raise TypeError("classify_dataframe takes a model directory (path), not a model object: "
-                        "only the path is sent to Spark workers")
+        raise TypeError(
+            "classify_dataframe takes a model directory (path), not a model object: "
+            "only the path is sent to Spark workers"
+        )
     path = Path(model).expanduser().resolve()
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"model directory not found or not a themesift model: {path}")
     return str(path)
 
 
-def _classify_batches(batches: Iterator["pd.DataFrame"], text_col: str, model_ref: str,
-                      evidence: bool, audience: str, audience_col: str | None) -> Iterator["pd.DataFrame"]:
+def _classify_batches(
+    batches: Iterator[pd.DataFrame],
+    text_col: str,
+    model_ref: str,
+    evidence: bool,
+    audience: str,
+    audience_col: str | None,
+) -> Iterator[pd.DataFrame]:
     """Runs inside a Python worker: one ``predict`` call per Arrow batch."""
     os.environ.setdefault("THEMESIFT_THREADS", "1")
     from themesift.models.audience import AudienceError, check_audience
@@ -62,22 +71,28 @@ def _classify_batches(batches: Iterator["pd.DataFrame"], text_col: str, model_re
         out["audience"] = [r["audience"] for r in results]
         out["error"] = [r["error"] for r in results]
         if evidence:
-            out["evidence"] = [[{"theme": t["theme"], **e} for t in r["themes"] for e in t.get("evidence", [])]
-                               for r in results]
+            out["evidence"] = [
+                [{"theme": t["theme"], **e} for t in r["themes"] for e in t.get("evidence", [])] for r in results
+            ]
         yield out
 
 
-def classify_dataframe(df: "DataFrame", text_col: str | None = None, model: str | Path | None = None,
-                       evidence: bool = False, audience: str = "auto", audience_col: str | None = None) -> "DataFrame":
+def classify_dataframe(
+    df: DataFrame,
+    text_col: str | None = None,
+    model: str | Path | None = None,
+    evidence: bool = False,
+    audience: str = "auto",
+    audience_col: str | None = None,
+) -> DataFrame:
     """All of ``df``'s columns, in order, plus ``themes`` (array of ``theme:polarity``),
     ``scores`` (theme → presence score for the themes found), ``audience`` (the one used) and
     ``error`` (null when fine); with ``evidence``, also ``evidence`` (array of {theme, text, start, end}).
     ``audience`` / ``audience_col`` are predict()'s audience, for all rows or per row."""
+    from pyspark.sql.types import ArrayType, DoubleType, IntegerType, MapType, StringType, StructField, StructType
+
     from themesift.models.audience import check_audience
     from themesift.nlp.tables import resolve_text_column
-
-    from pyspark.sql.types import (ArrayType, DoubleType, IntegerType, MapType, StringType, StructField,
-                                   StructType)
 
     # named, else detected as classify does (one rule: nlp.tables); a TableError names the columns
     text_col = resolve_text_column(df.columns, text_col)
@@ -89,17 +104,27 @@ def classify_dataframe(df: "DataFrame", text_col: str | None = None, model: str 
     if clash:
         raise ValueError(f"the DataFrame already has column(s) {', '.join(clash)}; rename them first")
     model_ref = _model_ref(model)
-    fields = [StructField("themes", ArrayType(StringType(), containsNull=False)),
-              StructField("scores", MapType(StringType(), DoubleType(), valueContainsNull=False)),
-              StructField("audience", StringType()), StructField("error", StringType())]
+    fields = [
+        StructField("themes", ArrayType(StringType(), containsNull=False)),
+        StructField("scores", MapType(StringType(), DoubleType(), valueContainsNull=False)),
+        StructField("audience", StringType()),
+        StructField("error", StringType()),
+    ]
     if evidence:
-        span = StructType([StructField("theme", StringType()), StructField("text", StringType()),
-                           StructField("start", IntegerType()), StructField("end", IntegerType())])
+        span = StructType(
+            [
+                StructField("theme", StringType()),
+                StructField("text", StringType()),
+                StructField("start", IntegerType()),
+                StructField("end", IntegerType()),
+            ]
+        )
         fields.append(StructField("evidence", ArrayType(span)))
     schema = StructType(df.schema.fields + fields)
     df.sparkSession.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
-    return df.mapInPandas(lambda it: _classify_batches(it, text_col, model_ref, evidence, audience, audience_col),
-                          schema)
+    return df.mapInPandas(
+        lambda it: _classify_batches(it, text_col, model_ref, evidence, audience, audience_col), schema
+    )
 
 
 def _input_format(path: Path) -> str:
@@ -110,7 +135,7 @@ def _input_format(path: Path) -> str:
     return "csv" if path.suffix.lower() == ".csv" else "parquet"
 
 
-def _spread(df: "DataFrame") -> "DataFrame":
+def _spread(df: DataFrame) -> DataFrame:
     """Give a file read at least one partition per core, keeping row order.
 
     A single Parquet row group or a multi-line CSV file reads as one partition, which
@@ -122,11 +147,15 @@ def _spread(df: "DataFrame") -> "DataFrame":
     if df.rdd.getNumPartitions() >= cores:
         return df
     row = "__themesift_row"
-    return (df.withColumn(row, F.monotonically_increasing_id()).repartitionByRange(cores, row)
-            .sortWithinPartitions(row).drop(row))
+    return (
+        df.withColumn(row, F.monotonically_increasing_id())
+        .repartitionByRange(cores, row)
+        .sortWithinPartitions(row)
+        .drop(row)
+    )
 
 
-def _session(master: str) -> tuple["SparkSession", bool]:
+def _session(master: str) -> tuple[SparkSession, bool]:
     """The active session, or a new one (which the caller must stop) wired for themesift."""
     from pyspark.sql import SparkSession
 
@@ -135,17 +164,28 @@ def _session(master: str) -> tuple["SparkSession", bool]:
         return active, False
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    spark = (SparkSession.builder.master(master).appName("themesift")
-             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-             .config("spark.executorEnv.THEMESIFT_THREADS", os.environ.get("THEMESIFT_THREADS", "1"))
-             .config("spark.ui.showConsoleProgress", "false")
-             .getOrCreate())
+    spark = (
+        SparkSession.builder.master(master)
+        .appName("themesift")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.executorEnv.THEMESIFT_THREADS", os.environ.get("THEMESIFT_THREADS", "1"))
+        .config("spark.ui.showConsoleProgress", "false")
+        .getOrCreate()
+    )
     spark.sparkContext.setLogLevel("ERROR")
     return spark, True
 
 
-def classify_path(input: str | Path, output: str | Path, *, master: str = "local[2]", text_col: str | None = None,
-                  model: str | Path | None = None, audience: str = "auto", audience_col: str | None = None) -> None:
+def classify_path(
+    input: str | Path,
+    output: str | Path,
+    *,
+    master: str = "local[2]",
+    text_col: str | None = None,
+    model: str | Path | None = None,
+    audience: str = "auto",
+    audience_col: str | None = None,
+) -> None:
     """Classify Parquet or CSV (file or folder) into a Parquet folder, or CSV when ``output``
     ends in .csv (then ``themes`` is ``;``-joined and ``scores`` a JSON object per row).
 
@@ -162,8 +202,9 @@ def classify_path(input: str | Path, output: str | Path, *, master: str = "local
         fmt = _input_format(src)
         reader = spark.read.option("header", True).option("multiLine", True).option("escape", '"')
         df = reader.csv(str(src)) if fmt == "csv" else reader.parquet(str(src))
-        out = classify_dataframe(_spread(df), text_col=text_col, model=model_ref, audience=audience,
-                                 audience_col=audience_col)
+        out = classify_dataframe(
+            _spread(df), text_col=text_col, model=model_ref, audience=audience, audience_col=audience_col
+        )
         if dst.suffix.lower() == ".csv":
             from pyspark.sql import functions as F
 

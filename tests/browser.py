@@ -16,7 +16,6 @@ Reusable by any test that renders an HTML report::
 from __future__ import annotations
 
 import os
-from html.parser import HTMLParser
 import shutil
 import signal
 import socket
@@ -26,6 +25,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -78,8 +78,7 @@ class _RecordingHandler(socketserver.BaseRequestHandler):
         line = data.split(b"\r\n", 1)[0].split(b"\n", 1)[0].decode("latin-1").strip()
         self.server.requests.append(line or "<connection without a request line>")  # type: ignore[attr-defined]
         try:
-            self.request.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n"
-                                 b"Connection: close\r\n\r\n")
+            self.request.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         except OSError:
             pass
 
@@ -95,8 +94,7 @@ class RecordingProxy(socketserver.ThreadingTCPServer):
         self.requests: list[str] = []
         self.accepted = 0
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
     def process_request(self, request: socket.socket, client_address: object) -> None:
         with self._lock:
@@ -113,7 +111,7 @@ class RecordingProxy(socketserver.ThreadingTCPServer):
     def port(self) -> int:
         return self.server_address[1]
 
-    def __enter__(self) -> "RecordingProxy":
+    def __enter__(self) -> RecordingProxy:
         self._thread.start()
         return self
 
@@ -127,18 +125,27 @@ def _console_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
 
 
-def render_page(html_path: str | os.PathLike[str], *, budget_ms: int = 5000,
-                timeout_s: float = TIMEOUT_S) -> RenderResult:
+def render_page(
+    html_path: str | os.PathLike[str], *, budget_ms: int = 5000, timeout_s: float = TIMEOUT_S
+) -> RenderResult:
     """Open `html_path` in headless Chromium, let scripts run, return the DOM and requests."""
     browser = require_chromium()
     url = Path(html_path).resolve().as_uri()
-    with tempfile.TemporaryDirectory(prefix="themesift-chromium-") as profile, \
-            RecordingProxy() as proxy:
+    with tempfile.TemporaryDirectory(prefix="themesift-chromium-") as profile, RecordingProxy() as proxy:
         cmd = [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-extensions",
-            "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-extensions",
+            "--disable-domain-reliability",
+            "--disable-client-side-phishing-detection",
             "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,"
             "Translate,AutofillServerCommunication",
             # Chromium's own background traffic, which the flags above do not stop:
@@ -146,20 +153,27 @@ def render_page(html_path: str | os.PathLike[str], *, budget_ms: int = 5000,
             # signin ListAccounts call (accounts.google.com).
             "--optimization-guide-manifest-override=/nonexistent",
             "--gaia-url=http://127.0.0.1:1/",
-            "--metrics-recording-only", "--disable-dev-shm-usage", "--mute-audio",
-            "--enable-logging=stderr", "--v=0",
+            "--metrics-recording-only",
+            "--disable-dev-shm-usage",
+            "--mute-audio",
+            "--enable-logging=stderr",
+            "--v=0",
             f"--user-data-dir={profile}",
-            f"--proxy-server=http://127.0.0.1:{proxy.port}", "--proxy-bypass-list=<-loopback>",
-            f"--virtual-time-budget={budget_ms}", "--dump-dom", url,
+            f"--proxy-server=http://127.0.0.1:{proxy.port}",
+            "--proxy-bypass-list=<-loopback>",
+            f"--virtual-time-budget={budget_ms}",
+            "--dump-dom",
+            url,
         ]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         try:
             out, err = proc.communicate(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # Chromium forks helpers; kill the group
             proc.communicate()
-            raise AssertionError(f"Chromium did not finish rendering {url} in {timeout_s:.0f} s")
+            raise AssertionError(f"Chromium did not finish rendering {url} in {timeout_s:.0f} s") from None
         finally:
             try:  # helpers may outlive the browser process; they share its session
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -169,13 +183,15 @@ def render_page(html_path: str | os.PathLike[str], *, budget_ms: int = 5000,
         stderr = err.decode("utf-8", "replace")
         if proc.returncode != 0 and not out:
             raise AssertionError(f"Chromium failed ({proc.returncode}): {stderr[-2000:]}")
-        return RenderResult(dom=out.decode("utf-8", "replace"), requests=list(proxy.requests),
-                            console=_console_lines(stderr), returncode=proc.returncode)
+        return RenderResult(
+            dom=out.decode("utf-8", "replace"),
+            requests=list(proxy.requests),
+            console=_console_lines(stderr),
+            returncode=proc.returncode,
+        )
 
 
-
-_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-         "track", "wbr"}
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
 class _TextOf(HTMLParser):

@@ -1,4 +1,5 @@
 """Shared test set-up: offline Hugging Face, paths to the shared data, small real models."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Cell texts of the HTML tables a report writes, for tests that check its numbers."""
+
 from __future__ import annotations
 
 from html.parser import HTMLParser

@@ -1,4 +1,5 @@
 """Audiences: the taxonomy field, the detector, masking, and audience through predict / classify / HTTP."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,13 @@ def test_default_taxonomy_declares_both_audiences():
     assert len([a for a in audiences.values() if a == "employee"]) == 14
 
 
-@pytest.mark.parametrize("body, message", [
-    ("  - id: a\n    audience: client\n", "audience 'client' is not one of employee, customer"),
-    ("  - id: a\n  - id: a\n", "id 'a' is used twice"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("  - id: a\n    audience: client\n", "audience 'client' is not one of employee, customer"),
+        ("  - id: a\n  - id: a\n", "id 'a' is used twice"),
+    ],
+)
 def test_bad_taxonomy_audience_is_one_clear_error(tmp_path, body, message):
     path = tmp_path / "t.yaml"
     path.write_text("version: t\nthemes:\n" + body, "utf-8")
@@ -46,25 +50,45 @@ def test_check_audience_values():
 
 def test_infer_audiences_from_labels():
     themes = {"pay": "employee", "price": "customer"}
-    assert infer_audiences([["pay:negative"], ["price:positive"], ["pay:negative", "price:negative"], [], ["x:positive"]],
-                           themes) == ["employee", "customer", None, None, None]
+    assert infer_audiences(
+        [["pay:negative"], ["price:positive"], ["pay:negative", "price:negative"], [], ["x:positive"]], themes
+    ) == ["employee", "customer", None, None, None]
 
 
-EMPLOYEE_TEXTS = ["my manager never listens to the team", "pay rises are rare and colleagues leave",
-                  "long shifts and no overtime pay", "great colleagues and a supportive boss",
-                  "training for staff is poor", "management ignores our workload", "I love my job and my team",
-                  "career growth here is slow", "the company cares about its employees", "rota changes every week"]
-CUSTOMER_TEXTS = ["the delivery arrived late and the box was broken", "the app crashes when I pay",
-                  "friendly cashier and a quick checkout", "my refund took three weeks", "the hotel room was dirty",
-                  "great value for the price", "the train was cancelled again", "customer support never replied",
-                  "the product stopped working after a week", "booking online was easy"]
+EMPLOYEE_TEXTS = [
+    "my manager never listens to the team",
+    "pay rises are rare and colleagues leave",
+    "long shifts and no overtime pay",
+    "great colleagues and a supportive boss",
+    "training for staff is poor",
+    "management ignores our workload",
+    "I love my job and my team",
+    "career growth here is slow",
+    "the company cares about its employees",
+    "rota changes every week",
+]
+CUSTOMER_TEXTS = [
+    "the delivery arrived late and the box was broken",
+    "the app crashes when I pay",
+    "friendly cashier and a quick checkout",
+    "my refund took three weeks",
+    "the hotel room was dirty",
+    "great value for the price",
+    "the train was cancelled again",
+    "customer support never replied",
+    "the product stopped working after a week",
+    "booking online was easy",
+]
 
 
 @pytest.fixture(scope="module")
 def toy_audience() -> AudienceModel:
     texts = EMPLOYEE_TEXTS + CUSTOMER_TEXTS
-    return AudienceModel.fit({"pay": "employee", "price": "customer"}, texts,
-                             ["employee"] * len(EMPLOYEE_TEXTS) + ["customer"] * len(CUSTOMER_TEXTS))
+    return AudienceModel.fit(
+        {"pay": "employee", "price": "customer"},
+        texts,
+        ["employee"] * len(EMPLOYEE_TEXTS) + ["customer"] * len(CUSTOMER_TEXTS),
+    )
 
 
 def test_detector_learns_and_round_trips(toy_audience, tmp_path):
@@ -110,17 +134,38 @@ def test_corrupt_audience_folder_is_refused(toy_audience, tmp_path):
 
 # -- a small real training run with both audiences (ex-cx-gold train: employee and customer sources) ----------
 
+
 @pytest.fixture(scope="module")
 def mixed_model_dir(tmp_path_factory, gold_train):
     rows = [r for r in gold_train if r["source"].startswith("customer")][:600]
     rows += [r for r in gold_train if r["source"].startswith("employee")][:900]
-    frame = pd.DataFrame({"text": [r["text"] for r in rows], "labels": ["; ".join(r["labels"]) for r in rows],
-                          "audience": [r["source"].split("-")[0] for r in rows]})
+    frame = pd.DataFrame(
+        {
+            "text": [r["text"] for r in rows],
+            "labels": ["; ".join(r["labels"]) for r in rows],
+            "audience": [r["source"].split("-")[0] for r in rows],
+        }
+    )
     data = tmp_path_factory.mktemp("mixed") / "train.csv"
     frame.to_csv(data, index=False)
     out = data.parent / "model"
-    assert main(["train", "--data", str(data), "--default-taxonomy", "--family", "tfidf", "--param", "max_iter=300",
-                 "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--default-taxonomy",
+                "--family",
+                "tfidf",
+                "--param",
+                "max_iter=300",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -153,15 +198,35 @@ def test_customer_audience_never_writes_employee_themes(mixed_model_dir, gold_tr
 
 def test_classify_mixed_file_with_audience_column(mixed_model_dir, tmp_path):
     src = tmp_path / "mixed.csv"
-    pd.DataFrame({"id": [1, 2, 3, 4],
-                  "who": ["employee", "customer", "", "boss"],
-                  "comment": ["My manager never recognises my work and the pay is poor.",
-                              "My manager never recognises my work and the pay is poor.",
-                              "The food was cold and the waiter was rude.",
-                              "Great team."]}).to_csv(src, index=False)
+    pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "who": ["employee", "customer", "", "boss"],
+            "comment": [
+                "My manager never recognises my work and the pay is poor.",
+                "My manager never recognises my work and the pay is poor.",
+                "The food was cold and the waiter was rude.",
+                "Great team.",
+            ],
+        }
+    ).to_csv(src, index=False)
     out = tmp_path / "out.csv"
-    assert main(["classify", str(src), "-o", str(out), "--model", str(mixed_model_dir), "--audience-column", "who",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "classify",
+                str(src),
+                "-o",
+                str(out),
+                "--model",
+                str(mixed_model_dir),
+                "--audience-column",
+                "who",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     got = pd.read_csv(out, keep_default_na=False)
     assert got["id"].tolist() == [1, 2, 3, 4] and got["who"].tolist() == ["employee", "customer", "", "boss"]
     assert got["audience"].tolist()[:3] == ["employee", "customer", "customer"]
@@ -174,8 +239,19 @@ def test_classify_mixed_file_with_audience_column(mixed_model_dir, tmp_path):
 def test_classify_refuses_missing_audience_column_in_one_line(mixed_model_dir, tmp_path, capsys):
     src = tmp_path / "in.csv"
     pd.DataFrame({"comment": ["hello there"]}).to_csv(src, index=False)
-    code = main(["classify", str(src), "-o", str(tmp_path / "o.csv"), "--model", str(mixed_model_dir),
-                 "--audience-column", "who", "--quiet"])
+    code = main(
+        [
+            "classify",
+            str(src),
+            "-o",
+            str(tmp_path / "o.csv"),
+            "--model",
+            str(mixed_model_dir),
+            "--audience-column",
+            "who",
+            "--quiet",
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and "--audience-column 'who' not found" in err and "\n" not in err
 
@@ -184,8 +260,12 @@ def test_input_audience_column_is_kept_beside_ours(mixed_model_dir, tmp_path):
     src = tmp_path / "in.csv"
     pd.DataFrame({"comment": ["the pay is poor"], "audience": ["customer"]}).to_csv(src, index=False)
     out = tmp_path / "o.csv"
-    assert main(["classify", str(src), "-o", str(out), "--model", str(mixed_model_dir), "--audience", "employee",
-                 "--quiet"]) == 0
+    assert (
+        main(
+            ["classify", str(src), "-o", str(out), "--model", str(mixed_model_dir), "--audience", "employee", "--quiet"]
+        )
+        == 0
+    )
     got = pd.read_csv(out)
     assert got["audience"].tolist() == ["customer"] and got["themesift_audience"].tolist() == ["employee"]
 
@@ -220,6 +300,7 @@ def _wait_ready(client, seconds: float = 60) -> None:
 
 # -- an ensemble routed by audience ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def employee_model_dir(tmp_path_factory, gold_train):
     """Trained on employee comments only: theme audiences, but no detector (one audience seen)."""
@@ -228,10 +309,12 @@ def employee_model_dir(tmp_path_factory, gold_train):
     rows = [r for r in gold_train if r["source"].startswith("employee")][:800]
     data = tmp_path_factory.mktemp("employee") / "train.jsonl"
     data.write_text("".join(json.dumps({"text": r["text"], "labels": r["labels"]}) + "\n" for r in rows), "utf-8")
-    result = train(TrainConfig(data=str(data), output=str(data.parent / "model"), default_taxonomy=True,
-                               params={"max_iter": 300}))
+    result = train(
+        TrainConfig(data=str(data), output=str(data.parent / "model"), default_taxonomy=True, params={"max_iter": 300})
+    )
     assert result.model.audience_ is not None and not result.model.audience_.can_detect
     return result.path
+
 
 def test_routed_ensemble_sends_each_audience_to_its_members(mixed_model_dir, employee_model_dir, gold_dev, tmp_path):
     from themesift.models.ensemble import EnsembleClassifier
@@ -241,10 +324,12 @@ def test_routed_ensemble_sends_each_audience_to_its_members(mixed_model_dir, emp
     seen: dict[str, list] = {"employee": [], "customer": []}
     for name, member in (("employee", employee_member), ("customer", customer_member)):
         original = member.predict_proba
-        member.predict_proba = (lambda texts, audience="auto", _o=original, _n=name:
-                                seen[_n].append(list(texts)) or _o(texts, audience))
-    model = EnsembleClassifier.from_members([customer_member, employee_member],
-                                            routes={"employee": [0, 1], "customer": [1, 0]})
+        member.predict_proba = lambda texts, audience="auto", _o=original, _n=name: (
+            seen[_n].append(list(texts)) or _o(texts, audience)
+        )
+    model = EnsembleClassifier.from_members(
+        [customer_member, employee_member], routes={"employee": [0, 1], "customer": [1, 0]}
+    )
     assert model.audience_ is customer_member.audience_  # the member with a detector lends its audiences
     texts = [r["text"] for r in gold_dev[:40]]
     who = ["employee", "customer"] * 20
@@ -265,12 +350,15 @@ def test_routed_ensemble_sends_each_audience_to_its_members(mixed_model_dir, emp
     assert np.allclose(again.predict_proba(texts, audience=who), proba)
 
 
-@pytest.mark.parametrize("routes, message", [
-    ({"staff": [1, 0]}, "routes are for employee, customer"),
-    ({"employee": [1, 0, 1]}, "one per member"),
-    ({"customer": [0, -1]}, "non-negative"),
-    ({"customer": [0, 0]}, "not all zero"),
-])
+@pytest.mark.parametrize(
+    "routes, message",
+    [
+        ({"staff": [1, 0]}, "routes are for employee, customer"),
+        ({"employee": [1, 0, 1]}, "one per member"),
+        ({"customer": [0, -1]}, "non-negative"),
+        ({"customer": [0, 0]}, "not all zero"),
+    ],
+)
 def test_bad_routes_are_refused(mixed_model_dir, routes, message):
     from themesift.models.ensemble import EnsembleClassifier
     from themesift.models.registry import load_artifact
@@ -282,18 +370,62 @@ def test_bad_routes_are_refused(mixed_model_dir, routes, message):
 
 def test_cli_ensemble_route_flags(mixed_model_dir, employee_model_dir, tmp_path, capsys):
     dev = tmp_path / "dev.csv"
-    pd.DataFrame({"text": ["the pay is poor", "the app is slow", "my manager is great", "great price"],
-                  "labels": ["pay_benefits:negative", "ease_speed:negative", "manager_support:positive",
-                             "price_value:positive"]}).to_csv(dev, index=False)
+    pd.DataFrame(
+        {
+            "text": ["the pay is poor", "the app is slow", "my manager is great", "great price"],
+            "labels": [
+                "pay_benefits:negative",
+                "ease_speed:negative",
+                "manager_support:positive",
+                "price_value:positive",
+            ],
+        }
+    ).to_csv(dev, index=False)
     out = tmp_path / "routed"
-    assert main(["ensemble", "--member", str(employee_model_dir), "--member", str(mixed_model_dir), "--dev", str(dev),
-                 "--route", "employee=1,0", "--route", "customer=0,1", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "ensemble",
+                "--member",
+                str(employee_model_dir),
+                "--member",
+                str(mixed_model_dir),
+                "--dev",
+                str(dev),
+                "--route",
+                "employee=1,0",
+                "--route",
+                "customer=0,1",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "config.json").read_text("utf-8"))["params"]["routes"] == {
-        "employee": [1.0, 0.0], "customer": [0.0, 1.0]}
+        "employee": [1.0, 0.0],
+        "customer": [0.0, 1.0],
+    }
     assert (out / "audience" / "vocabulary.json").is_file()  # the member that can detect lends its detector
     capsys.readouterr()
-    assert main(["ensemble", "--member", str(employee_model_dir), "--member", str(mixed_model_dir), "--dev", str(dev),
-                 "--route", "employee=1,x", "-o", str(tmp_path / "bad")]) == 2
+    assert (
+        main(
+            [
+                "ensemble",
+                "--member",
+                str(employee_model_dir),
+                "--member",
+                str(mixed_model_dir),
+                "--dev",
+                str(dev),
+                "--route",
+                "employee=1,x",
+                "-o",
+                str(tmp_path / "bad"),
+            ]
+        )
+        == 2
+    )
     assert "--route expects comma-separated numbers" in capsys.readouterr().err
 
 
@@ -303,8 +435,25 @@ def test_classify_audience_customer_writes_no_employee_theme(mixed_model_dir, go
     src.write_text("".join(json.dumps({"comment": t}) + "\n" for t in texts), "utf-8")
     for layout in ("default", "long"):
         out = tmp_path / f"out-{layout}.csv"
-        assert main(["classify", str(src), "-o", str(out), "--model", str(mixed_model_dir), "--audience", "customer",
-                     "--layout", layout, "--quiet", "--no-language-check"]) == 0
+        assert (
+            main(
+                [
+                    "classify",
+                    str(src),
+                    "-o",
+                    str(out),
+                    "--model",
+                    str(mixed_model_dir),
+                    "--audience",
+                    "customer",
+                    "--layout",
+                    layout,
+                    "--quiet",
+                    "--no-language-check",
+                ]
+            )
+            == 0
+        )
         got = pd.read_csv(out, keep_default_na=False)
         assert set(got["audience"]) == {"customer"}
         column = "themes" if layout == "default" else "theme"

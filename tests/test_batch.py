@@ -1,4 +1,5 @@
 """Batch classification of real exports: every row back in order, bad input flagged, redaction."""
+
 import json
 
 import pandas as pd
@@ -28,8 +29,10 @@ def test_streaming_keeps_every_row_in_order_across_chunks(tmp_path, tfidf_model_
 
 def test_malformed_line_is_flagged_with_its_line_number_and_kept(tmp_path, default_model):
     src = tmp_path / "export.csv"
-    src.write_text("id,comment,dept\n1,Pay is too low,Ops\n2,Great team, really great,Ops,extra\n3,My manager listens,HR\n",
-                   encoding="utf-8")
+    src.write_text(
+        "id,comment,dept\n1,Pay is too low,Ops\n2,Great team, really great,Ops,extra\n3,My manager listens,HR\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "out.csv"
     classify_file(src, out, model=default_model, options=_opts(language_check=False))
     got = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -41,7 +44,9 @@ def test_malformed_line_is_flagged_with_its_line_number_and_kept(tmp_path, defau
 
 def test_cp1252_semicolon_export_is_decoded(tmp_path, default_model):
     src = tmp_path / "crm.csv"
-    src.write_bytes("id;comment\n1;Café prices are a rip-off – €12 for a sandwich is far too expensive.\n".encode("cp1252"))
+    src.write_bytes(
+        "id;comment\n1;Café prices are a rip-off – €12 for a sandwich is far too expensive.\n".encode("cp1252")
+    )
     out = tmp_path / "out.jsonl"
     classify_file(src, out, model=default_model, options=_opts())
     [row] = [json.loads(x) for x in out.read_text("utf-8").splitlines()]
@@ -51,9 +56,11 @@ def test_cp1252_semicolon_export_is_decoded(tmp_path, default_model):
 
 def test_non_english_and_huge_texts_are_flagged(tmp_path, default_model):
     src = tmp_path / "mixed.jsonl"
-    rows = [{"text": "Die Bezahlung ist viel zu niedrig und die Führung hört uns nicht zu."},
-            {"text": "The pay is far too low. " * 2000},
-            {"text": 12345}]
+    rows = [
+        {"text": "Die Bezahlung ist viel zu niedrig und die Führung hört uns nicht zu."},
+        {"text": "The pay is far too low. " * 2000},
+        {"text": 12345},
+    ]
     src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", "utf-8")
     out = tmp_path / "out.jsonl"
     classify_file(src, out, model=default_model, options=_opts(max_chars=5000))
@@ -66,8 +73,14 @@ def test_non_english_and_huge_texts_are_flagged(tmp_path, default_model):
 
 def test_redaction_masks_pii_in_text_and_evidence(tmp_path, default_model):
     src = tmp_path / "c.csv"
-    pd.DataFrame({"comment": ["My manager Sarah Johnson never listens. Email me at jo.bloggs@example.com about pay, "
-                              "it is far too low."]}).to_csv(src, index=False)
+    pd.DataFrame(
+        {
+            "comment": [
+                "My manager Sarah Johnson never listens. Email me at jo.bloggs@example.com about pay, "
+                "it is far too low."
+            ]
+        }
+    ).to_csv(src, index=False)
     out = tmp_path / "long.csv"
     classify_file(src, out, model=default_model, options=_opts(layout="long", redact=True))
     got = pd.read_csv(out, keep_default_na=False)
@@ -76,7 +89,7 @@ def test_redaction_masks_pii_in_text_and_evidence(tmp_path, default_model):
     assert "[PERSON]" in text and "[EMAIL]" in text
     for _, r in got.iterrows():
         assert "jo.bloggs" not in r["evidence"]
-        assert text[int(r["evidence_start"]):int(r["evidence_end"])] == r["evidence"]
+        assert text[int(r["evidence_start"]) : int(r["evidence_end"])] == r["evidence"]
 
 
 def test_output_equal_to_input_is_refused(tmp_path, default_model):
@@ -106,13 +119,25 @@ def test_excel_escapes_are_decoded_for_the_model_and_kept_in_the_output(tmp_path
     clean = predict(["The pay is poor.\r\nMy manager never listens.\r\nTraining is great"], tfidf_model_dir)[0]
     assert got.loc[0, "themes"] == "; ".join(clean["labels"]) and clean["labels"]
     for span in json.loads(got.loc[0, "evidence"]):  # offsets still point into the original cell
-        assert raw[span["start"]:span["end"]] == span["text"]
+        assert raw[span["start"] : span["end"]] == span["text"]
 
 
 # --- issue #20: the user's columns, hostile rows, errors before the model loads -----------------
 
-TOOL_NAMES = ["score", "theme", "row", "themes", "scores", "error", "warning", "polarity", "evidence", "audience",
-              "_parse_error", "themesift_error"]
+TOOL_NAMES = [
+    "score",
+    "theme",
+    "row",
+    "themes",
+    "scores",
+    "error",
+    "warning",
+    "polarity",
+    "evidence",
+    "audience",
+    "_parse_error",
+    "themesift_error",
+]
 
 
 @pytest.mark.parametrize("layout", ["default", "wide", "long"])
@@ -122,8 +147,12 @@ def test_user_columns_named_like_tool_columns_are_kept(tmp_path, tfidf_model_dir
     src = tmp_path / "nps.csv"
     pd.DataFrame({"comment": ["Pay is far too low.", "My manager listens.", ""], **user}).to_csv(src, index=False)
     out = tmp_path / "out.csv"
-    classify_file(src, out, model=tfidf_model_dir, options=_opts(layout=layout, language_check=False,
-                                                                 audience="employee", evidence=True))
+    classify_file(
+        src,
+        out,
+        model=tfidf_model_dir,
+        options=_opts(layout=layout, language_check=False, audience="employee", evidence=True),
+    )
     got = pd.read_csv(out, dtype=str, keep_default_na=False)
     first = got.drop_duplicates(subset=["score"]) if layout == "long" else got
     for name, values in user.items():
@@ -175,18 +204,21 @@ def _cli(capsys, *argv):
     return rc, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("case, expected", [
-    ("missing input", "file not found"),
-    ("input suffix", "unsupported file type '.doc'"),
-    ("output folder", "output folder does not exist"),
-    ("output suffix", "unsupported file type '.html'"),
-    ("read-only output", "is read-only"),
-    ("text column", "no column 'remarks'; columns are 'id', 'comment'"),
-    ("chunk size", "--chunk-size"),
-    ("delimiter", "--delimiter"),
-    ("encoding", "--encoding"),
-    ("max chars", "--max-chars"),
-])
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("missing input", "file not found"),
+        ("input suffix", "unsupported file type '.doc'"),
+        ("output folder", "output folder does not exist"),
+        ("output suffix", "unsupported file type '.html'"),
+        ("read-only output", "is read-only"),
+        ("text column", "no column 'remarks'; columns are 'id', 'comment'"),
+        ("chunk size", "--chunk-size"),
+        ("delimiter", "--delimiter"),
+        ("encoding", "--encoding"),
+        ("max chars", "--max-chars"),
+    ],
+)
 def test_classify_user_errors_are_one_line_before_the_model_loads(tmp_path, capsys, case, expected):
     """The model given does not exist: had it been loaded first, the error would be about the model."""
     import os
@@ -226,14 +258,19 @@ def test_report_refuses_a_missing_folder_and_writes_formula_safe_tables(tmp_path
     from themesift.report import write_report
 
     pred = tmp_path / "pred.csv"
-    pd.DataFrame({"comment": ['=HYPERLINK("http://evil","pay")', "Pay is low", "Pay is bad"],
-                  "themes": ["pay_benefits:negative"] * 3, "scores": ['{"pay_benefits": 0.9}'] * 3,
-                  "error": ["", "", ""]}).to_csv(pred, index=False)
+    pd.DataFrame(
+        {
+            "comment": ['=HYPERLINK("http://evil","pay")', "Pay is low", "Pay is bad"],
+            "themes": ["pay_benefits:negative"] * 3,
+            "scores": ['{"pay_benefits": 0.9}'] * 3,
+            "error": ["", "", ""],
+        }
+    ).to_csv(pred, index=False)
     rc, err = _cli(capsys, "report", pred, "-o", tmp_path / "missing" / "r.html")
     assert rc == 2 and "output folder does not exist" in err and not (tmp_path / "missing").exists()
     rc, err = _cli(capsys, "report", pred, "-o", tmp_path / "r.html", "--tables", tmp_path / "t.txt")
     assert rc == 2 and "--tables" in err and err.count("\n") == 1
     write_report(pred, tmp_path / "r.html", tables_path=tmp_path / "tables")
     raw = (tmp_path / "tables" / "examples.csv").read_text(encoding="utf-8")
-    assert "'=HYPERLINK" in raw and ',=HYPERLINK' not in raw and '"=HYPERLINK' not in raw
+    assert "'=HYPERLINK" in raw and ",=HYPERLINK" not in raw and '"=HYPERLINK' not in raw
     assert sorted(p.name for p in (tmp_path / "tables").iterdir() if p.name.startswith(".")) == []

@@ -1,4 +1,5 @@
 """The themesift command end to end: real files in every format, real default model."""
+
 import json
 import shutil
 import subprocess
@@ -40,14 +41,20 @@ def test_predict_prints_one_json_line_per_text(default_model):
 def test_classify_keeps_every_row_and_column_in_order(tmp_path, default_model, suffix):
     source = pd.read_csv(EXAMPLE, dtype=str, keep_default_na=False)
     src = tmp_path / f"in{suffix}"
-    {".csv": lambda: shutil.copy(EXAMPLE, src), ".jsonl": lambda: source.to_json(src, orient="records", lines=True),
-     ".parquet": lambda: source.to_parquet(src), ".xlsx": lambda: source.to_excel(src, index=False)}[suffix]()
+    {
+        ".csv": lambda: shutil.copy(EXAMPLE, src),
+        ".jsonl": lambda: source.to_json(src, orient="records", lines=True),
+        ".parquet": lambda: source.to_parquet(src),
+        ".xlsx": lambda: source.to_excel(src, index=False),
+    }[suffix]()
     out = tmp_path / f"out{suffix}"
     assert main(["classify", str(src), "-o", str(out), "--text-column", "comment", "--quiet"]) == 0
-    got = {".csv": lambda: pd.read_csv(out, dtype=str, keep_default_na=False),
-           ".jsonl": lambda: pd.read_json(out, lines=True, dtype=False),
-           ".parquet": lambda: pd.read_parquet(out),
-           ".xlsx": lambda: pd.read_excel(out, dtype=str).fillna("")}[suffix]()
+    got = {
+        ".csv": lambda: pd.read_csv(out, dtype=str, keep_default_na=False),
+        ".jsonl": lambda: pd.read_json(out, lines=True, dtype=False),
+        ".parquet": lambda: pd.read_parquet(out),
+        ".xlsx": lambda: pd.read_excel(out, dtype=str).fillna(""),
+    }[suffix]()
     assert list(got.columns[:3]) == ["id", "department", "comment"]
     assert {"themes", "scores", "error", "warning"} <= set(got.columns)
     assert [str(x) for x in got["id"]] == [str(x) for x in source["id"]]
@@ -69,7 +76,7 @@ def test_classify_wide_and_long_layouts(tmp_path, default_model):
     assert sorted(set(lg["row"])) == list(range(10))  # every input row appears
     assert lg["row"].is_monotonic_increasing
     for _, r in lg[lg["theme"] != ""].iterrows():  # offsets point at the evidence in the comment
-        assert r["comment"][int(r["evidence_start"]):int(r["evidence_end"])] == r["evidence"]
+        assert r["comment"][int(r["evidence_start"]) : int(r["evidence_end"])] == r["evidence"]
 
 
 def test_missing_text_column_lists_the_columns(tmp_path, capsys):
@@ -96,9 +103,14 @@ def test_malformed_labels_name_row_and_value(tmp_path):
 
 
 def test_train_and_evaluate_a_user_taxonomy(tmp_path):
-    rows = [("The food was cold", "food:negative"), ("Lovely food", "food:positive"),
-            ("Waiter was rude", "service:negative"), ("Friendly waiter", "service:positive"),
-            ("Cold food, rude waiter", "food:negative;service:negative"), ("We came on a Tuesday", "")] * 6
+    rows = [
+        ("The food was cold", "food:negative"),
+        ("Lovely food", "food:positive"),
+        ("Waiter was rude", "service:negative"),
+        ("Friendly waiter", "service:positive"),
+        ("Cold food, rude waiter", "food:negative;service:negative"),
+        ("We came on a Tuesday", ""),
+    ] * 6
     data = tmp_path / "mine.csv"
     pd.DataFrame(rows, columns=["text", "labels"]).to_csv(data, index=False)
     out = tmp_path / "model"
@@ -141,8 +153,17 @@ def test_evaluate_theme_columns_with_an_id_column(tmp_path, restaurant_model):
 
 
 def test_evaluate_output_folder_checked_before_the_work(tmp_path, capsys, restaurant_model):
-    rc = main(["evaluate", "--model", str(restaurant_model), "--data", str(RESTAURANT),
-               "--json", str(tmp_path / "nodir" / "x.json")])
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(restaurant_model),
+            "--data",
+            str(RESTAURANT),
+            "--json",
+            str(tmp_path / "nodir" / "x.json"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "--json" in err and "does not exist" in err and err.count("\n") == 1
 
@@ -153,13 +174,32 @@ def test_every_command_shares_the_input_flags():
     parser = build_parser()
     spark = parser.parse_args(["spark-classify", "in.parquet", "-o", "out"])
     assert spark.text_column is None  # detected, as classify does (was "text")
-    for cmd in (["ensemble", "--member", "a", "--member", "b", "--dev", "d", "-o", "o"],
-                ["soup", "--member", "a", "--member", "b", "--dev", "d", "-o", "o"],
-                ["evaluate", "--data", "d"], ["cv", "--data", "d"], ["train", "--data", "d", "-o", "o"]):
-        args = parser.parse_args([*cmd, "--label-columns", "food,price", "--polarities", "positive,negative",
-                                  "--text-column", "comment", "--labels-column", "gold"])
+    for cmd in (
+        ["ensemble", "--member", "a", "--member", "b", "--dev", "d", "-o", "o"],
+        ["soup", "--member", "a", "--member", "b", "--dev", "d", "-o", "o"],
+        ["evaluate", "--data", "d"],
+        ["cv", "--data", "d"],
+        ["train", "--data", "d", "-o", "o"],
+    ):
+        args = parser.parse_args(
+            [
+                *cmd,
+                "--label-columns",
+                "food,price",
+                "--polarities",
+                "positive,negative",
+                "--text-column",
+                "comment",
+                "--labels-column",
+                "gold",
+            ]
+        )
         assert (args.label_columns, args.polarities, args.text_column, args.labels_column) == (
-            "food,price", "positive,negative", "comment", "gold"), cmd
+            "food,price",
+            "positive,negative",
+            "comment",
+            "gold",
+        ), cmd
     assert parser.parse_args(["classify", "i.csv", "-o", "o.csv"]).text_column is None
     assert parser.parse_args(["report", "p.csv", "-o", "r.html"]).text_column is None
 
@@ -167,13 +207,32 @@ def test_every_command_shares_the_input_flags():
 def test_ensemble_reads_dev_with_label_columns(tmp_path, restaurant_model):
     """`ensemble --label-columns`: a dev file whose theme columns sit beside a non-polarity column."""
     other = tmp_path / "other"
-    assert main(["train", "--data", str(RESTAURANT), "--output", str(other), "--seed", "1",
-                 "--param", "ngram_max=1"]) == 0
+    assert (
+        main(["train", "--data", str(RESTAURANT), "--output", str(other), "--seed", "1", "--param", "ngram_max=1"]) == 0
+    )
     frame = pd.read_csv(RESTAURANT, keep_default_na=False)
     frame["notes"] = "free text"
     dev = tmp_path / "dev.csv"
     frame.to_csv(dev, index=False)
     out = tmp_path / "ens"
-    assert main(["ensemble", "--member", str(restaurant_model), "--member", str(other), "--dev", str(dev),
-                 "--label-columns", "food,service,price", "--text-column", "comment", "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "ensemble",
+                "--member",
+                str(restaurant_model),
+                "--member",
+                str(other),
+                "--dev",
+                str(dev),
+                "--label-columns",
+                "food,service,price",
+                "--text-column",
+                "comment",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "metrics.json").read_text())["dev"]["n"] == len(frame)

@@ -1,4 +1,5 @@
 """SetFit-style contrastive tuning for the ``embed`` family, on real gold rows and the real encoder."""
+
 from __future__ import annotations
 
 import random
@@ -57,8 +58,11 @@ def test_contrastive_tune_is_seeded_and_moves_the_encoder(gold_train):
     for _ in range(2):
         tokenizer, encoder = load_tokenizer_and_encoder("all-MiniLM-L6-v2")
         before = {k: v.clone() for k, v in encoder.state_dict().items()}
-        losses.append(contrastive_tune(tokenizer, encoder, texts, y, steps=2, lr=2e-5, max_length=48, seed=7,
-                                       batch_size=4, progress=False))
+        losses.append(
+            contrastive_tune(
+                tokenizer, encoder, texts, y, steps=2, lr=2e-5, max_length=48, seed=7, batch_size=4, progress=False
+            )
+        )
         states.append(encoder.state_dict())
         assert not encoder.training  # left in eval mode for encoding
     assert len(losses[0]) == 2 and all(np.isfinite(losses[0])) and losses[0] == losses[1]

@@ -1,6 +1,7 @@
 """``themesift cv``: real tfidf models on every fold of a user CSV (own taxonomy) and of
 ex-cx-gold; the folds it reports are the ones a reader can rebuild, never share a text,
 and keep rare labels in every fold."""
+
 from __future__ import annotations
 
 import contextlib
@@ -85,7 +86,8 @@ def test_folds_are_rebuildable_and_never_share_a_text(cv_run):
         assert not {keys[i] for i in train_idx} & {keys[i] for i in test_idx}
         for i in test_idx:
             assert owner.setdefault(keys[i], k) == k, (
-                f"text in folds {owner[keys[i]] + 1} and {k + 1}: {data.texts[i]!r}")
+                f"text in folds {owner[keys[i]] + 1} and {k + 1}: {data.texts[i]!r}"
+            )
     assert sorted(i for _, test_idx in rebuilt for i in test_idx) == list(range(len(data)))
 
 

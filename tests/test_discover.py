@@ -1,5 +1,6 @@
 """Discover (themesift.analysis.discover): real comments grouped into topics by the shipped
 encoder, the same topics run after run, uncovered comments only on request, bad input one line."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -1,5 +1,6 @@
 """Drivers (themesift.analysis): planted effects recovered with honest intervals, a null that stays
 quiet, a validity check on real reviews with sub-ratings, and the CLI on a real file."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,9 +15,12 @@ POOL = SHARED / "data" / "employee-reviews" / "pool.jsonl"
 SUBRATINGS = ("work_life_balance", "culture_values", "career_opportunities", "comp_benefits", "senior_management")
 # each label and the sub-rating it should move most (down for negative labels, up for positive)
 OWN_SUBRATING = {
-    "work_life_balance:negative": "work_life_balance", "work_life_balance:positive": "work_life_balance",
-    "pay_benefits:negative": "comp_benefits", "pay_benefits:positive": "comp_benefits",
-    "growth_development:negative": "career_opportunities", "growth_development:positive": "career_opportunities",
+    "work_life_balance:negative": "work_life_balance",
+    "work_life_balance:positive": "work_life_balance",
+    "pay_benefits:negative": "comp_benefits",
+    "pay_benefits:positive": "comp_benefits",
+    "growth_development:negative": "career_opportunities",
+    "growth_development:positive": "career_opportunities",
     "leadership_direction:negative": "senior_management",
 }
 
@@ -101,13 +105,22 @@ def pool_classified(default_model):
 
     if not POOL.is_file():
         pytest.skip(f"shared data not found at {POOL}")
-    rows = [r for r in read_jsonl(POOL, limit=3000) if r.get("field") in ("pros", "cons")
-            and len(r.get("subratings") or {}) >= 5][:1000]
+    rows = [
+        r
+        for r in read_jsonl(POOL, limit=3000)
+        if r.get("field") in ("pros", "cons") and len(r.get("subratings") or {}) >= 5
+    ][:1000]
     results = predict([r["text"] for r in rows], model=default_model, audience="employee")
-    return pd.DataFrame({"id": [r["id"] for r in rows], "comment": [r["text"] for r in rows],
-                         "themes": ["; ".join(x["labels"]) for x in results], "rating": [r["rating"] for r in rows],
-                         **{s: [r["subratings"].get(s) for r in rows] for s in SUBRATINGS},
-                         "error": [x["error"] or "" for x in results]})
+    return pd.DataFrame(
+        {
+            "id": [r["id"] for r in rows],
+            "comment": [r["text"] for r in rows],
+            "themes": ["; ".join(x["labels"]) for x in results],
+            "rating": [r["rating"] for r in rows],
+            **{s: [r["subratings"].get(s) for r in rows] for s in SUBRATINGS},
+            "error": [x["error"] or "" for x in results],
+        }
+    )
 
 
 def test_each_theme_moves_its_own_subrating_most(pool_classified):

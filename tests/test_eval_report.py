@@ -1,5 +1,6 @@
 """``themesift evaluate --report --compare --json``: real models, real files, the page opened
 in headless Chromium with no network; every number shown is the number computed."""
+
 from __future__ import annotations
 
 import contextlib
@@ -56,13 +57,34 @@ def evaluated(request, tmp_path_factory):
     other_dir = make_model("tfidf", C=0.5, ngram_max=1).fit(fit.texts, fit.label_sets).save(tmp / "plain")
     report, metrics_json, stdout = tmp / "out" / "r.html", tmp / "m.json", io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        rc = main(["evaluate", "--model", str(model_dir), "--data", str(eval_path), "--report", str(report),
-                   "--compare", str(other_dir), "--json", str(metrics_json), *flags])
+        rc = main(
+            [
+                "evaluate",
+                "--model",
+                str(model_dir),
+                "--data",
+                str(eval_path),
+                "--report",
+                str(report),
+                "--compare",
+                str(other_dir),
+                "--json",
+                str(metrics_json),
+                *flags,
+            ]
+        )
     assert rc == 0
     data = load_labeled(eval_path, text_column=text_column)
-    return {"name": request.param, "data": data, "model": load_artifact(model_dir), "other": load_artifact(other_dir),
-            "report": report, "metrics": json.loads(metrics_json.read_text("utf-8")), "stdout": stdout.getvalue(),
-            "page": render_page(report)}
+    return {
+        "name": request.param,
+        "data": data,
+        "model": load_artifact(model_dir),
+        "other": load_artifact(other_dir),
+        "report": report,
+        "metrics": json.loads(metrics_json.read_text("utf-8")),
+        "stdout": stdout.getvalue(),
+        "page": render_page(report),
+    }
 
 
 def test_report_renders_offline_with_charts(evaluated):
@@ -72,7 +94,7 @@ def test_report_renders_offline_with_charts(evaluated):
     drawn = {}
     for div_id in ("pr-figure", "reliability-figure"):  # plotly drew into both chart divs
         start = page.dom.index(f'id="{div_id}"')
-        chart = page.dom[start:page.dom.index("</section>", start)]
+        chart = page.dom[start : page.dom.index("</section>", start)]
         assert 'class="main-svg"' in chart
         drawn[div_id] = set(re.findall(r'<g class="subplot (x\d*y\d*)"', chart))
     assert len(drawn["pr-figure"]) >= len(evaluated["model"].themes)  # one panel per theme
@@ -98,15 +120,17 @@ def test_json_and_terminal_hold_the_same_metrics(evaluated):
     for level in ("theme", "theme_polarity"):
         for avg in ("micro", "macro"):
             assert metrics["compare"]["delta"][level][avg]["f1"] == pytest.approx(
-                expected[level][avg]["f1"] - theirs[level][avg]["f1"], abs=1e-4)
+                expected[level][avg]["f1"] - theirs[level][avg]["f1"], abs=1e-4
+            )
     assert set(metrics["calibration"]) == {"presence", "polarity"}
     assert metrics["calibration"]["presence"]["n"] == len(data) * len(model.themes)
 
 
 def test_numbers_in_the_page_are_the_computed_ones(evaluated):
     metrics, dom = evaluated["metrics"], evaluated["page"].dom
-    shown = {m: (float(v), text) for m, v, text in
-             re.findall(r'data-metric="([^"]+)" data-value="([^"]+)">([^<]+)<', dom)}
+    shown = {
+        m: (float(v), text) for m, v, text in re.findall(r'data-metric="([^"]+)" data-value="([^"]+)">([^<]+)<', dom)
+    }
     for level in ("theme", "theme_polarity"):
         for avg in ("micro", "macro"):
             for stat in ("precision", "recall", "f1"):
@@ -121,8 +145,13 @@ def test_numbers_in_the_page_are_the_computed_ones(evaluated):
     for table, level in ((themes, "theme"), (labels, "theme_polarity")):
         assert set(table) == {r["label"] for r in metrics[level]["per_label"]}
         for r in metrics[level]["per_label"]:
-            assert table[r["label"]][1:6] == [f"{r['precision']:.3f}", f"{r['recall']:.3f}", f"{r['f1']:.3f}",
-                                              str(r["support"]), str(r["predicted"])]
+            assert table[r["label"]][1:6] == [
+                f"{r['precision']:.3f}",
+                f"{r['recall']:.3f}",
+                f"{r['f1']:.3f}",
+                str(r["support"]),
+                str(r["predicted"]),
+            ]
 
 
 def test_operating_points_and_confusion_agree_with_the_metrics(evaluated):
@@ -155,12 +184,15 @@ def test_worst_errors_are_real_ranked_and_escaped(evaluated):
         for _, theme, _, _, gold, predicted, text in rows:
             gold_themes = {lab.split(":")[0] for lab in gold.split("; ")}
             pred_themes = {lab.split(":")[0] for lab in predicted.split("; ")}
-            assert (theme in pred_themes and theme not in gold_themes) if kind == "false-positive" else \
-                (theme in gold_themes and theme not in pred_themes)
+            assert (
+                (theme in pred_themes and theme not in gold_themes)
+                if kind == "false-positive"
+                else (theme in gold_themes and theme not in pred_themes)
+            )
             assert text
     if evaluated["name"] == "restaurant":  # an unlabeled comment full of food words: a confident false positive
         assert "&lt;img src=x onerror=alert(1)&gt; Delicious food" in html
-        errors = dom[dom.index('id="errors"'):]
+        errors = dom[dom.index('id="errors"') :]
         assert "<img" not in errors and "&lt;img src=x" in errors
 
 
@@ -171,6 +203,7 @@ def test_report_without_compare_and_in_memory(tmp_path, evaluated):
 
 
 # --- calibration: hand-computed and statistical checks ------------------------------------
+
 
 def test_ece_by_hand():
     out = expected_calibration_error(np.array([0.05, 0.15, 0.95, 0.95]), np.array([0, 1, 1, 0]), n_bins=10)
@@ -189,8 +222,7 @@ def test_ece_separates_calibrated_from_overconfident():
 
 
 def test_polarity_calibration_counts_only_gold_present_themes():
-    proba = np.array([[[0.1, 0.6, 0.2, 0.1], [0.9, 0.05, 0.03, 0.02]],
-                      [[0.2, 0.1, 0.6, 0.1], [0.3, 0.1, 0.1, 0.5]]])
+    proba = np.array([[[0.1, 0.6, 0.2, 0.1], [0.9, 0.05, 0.03, 0.02]], [[0.2, 0.1, 0.6, 0.1], [0.3, 0.1, 0.1, 0.5]]])
     y = np.array([[1, 0], [1, -1]])  # row 2 theme 2: present, polarity unknown -> not scored for polarity
     out = calibration_report(proba, y)
     assert out["presence"]["n"] == 4 and out["polarity"]["n"] == 2
@@ -202,8 +234,9 @@ def test_a_single_label_is_scored_as_that_label():
     """One theme means a one-column indicator matrix, which sklearn would read as a binary
     target and score the 'absent' class; the counts must be the theme's own."""
     m = evaluate_label_sets([["a:positive"], [], []], [["a:positive"], [], ["a:negative"]])
-    assert m["theme"]["per_label"] == [{"label": "a", "precision": 0.5, "recall": 1.0, "f1": 0.6667,
-                                        "support": 1, "predicted": 2}]
+    assert m["theme"]["per_label"] == [
+        {"label": "a", "precision": 0.5, "recall": 1.0, "f1": 0.6667, "support": 1, "predicted": 2}
+    ]
     assert m["theme"]["micro"] == {"precision": 0.5, "recall": 1.0, "f1": 0.6667}
     assert m["theme_polarity"]["macro"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5}
     empty = evaluate_label_sets([[], []], [[], []], themes=["a"])

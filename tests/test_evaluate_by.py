@@ -1,5 +1,6 @@
 """``themesift evaluate --by COLUMN``: per-segment scores from one real tfidf model on real files,
 checked against scoring each segment's rows on their own, in the terminal, the JSON and the page."""
+
 from __future__ import annotations
 
 import contextlib
@@ -44,8 +45,14 @@ def setup(tmp_path_factory) -> dict:
     train = load_labeled(tmp / "train.csv", text_column="comment")
     model_dir = make_model("tfidf").fit(train.texts, train.label_sets).save(tmp / "model")
     data = load_labeled(tmp / "eval.csv", text_column="comment", label_columns=["food", "service", "price"])
-    return {"tmp": tmp, "eval": tmp / "eval.csv", "model_dir": model_dir, "model": load_artifact(model_dir),
-            "data": data, "frame": held}
+    return {
+        "tmp": tmp,
+        "eval": tmp / "eval.csv",
+        "model_dir": model_dir,
+        "model": load_artifact(model_dir),
+        "data": data,
+        "frame": held,
+    }
 
 
 def _cli(*args: str) -> tuple[int, str, str]:
@@ -74,8 +81,9 @@ def test_segments_partition_the_rows_and_score_like_their_rows_alone(setup):
             gold = [data.label_sets[i] for i in rows]
             assert m == evaluate_label_sets(gold, model.predict(texts), themes=model.themes)  # predicted on its own
     # a segment's figures differ from the overall ones: the split is real, not a copy
-    assert {m["theme_polarity"]["micro"]["f1"] for m in metrics["by"]["source"].values()} != \
-        {overall["theme_polarity"]["micro"]["f1"]}
+    assert {m["theme_polarity"]["micro"]["f1"] for m in metrics["by"]["source"].values()} != {
+        overall["theme_polarity"]["micro"]["f1"]
+    }
 
 
 def test_the_model_predicts_once_for_all_segments(setup):
@@ -96,12 +104,19 @@ def test_the_model_predicts_once_for_all_segments(setup):
 
 
 def test_blank_values_from_jsonl_are_one_segment(tmp_path):
-    rows = [{"text": "a", "region": "north"}, {"text": "b", "region": None}, {"text": "c", "region": ""},
-            {"text": "d"}, {"text": "e", "region": " north "}, {"text": "f", "region": 3}]
+    rows = [
+        {"text": "a", "region": "north"},
+        {"text": "b", "region": None},
+        {"text": "c", "region": ""},
+        {"text": "d"},
+        {"text": "e", "region": " north "},
+        {"text": "f", "region": 3},
+    ]
     path = tmp_path / "d.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    assert read_segments(path, ["region", "Region"]) == {"region": ["north", BLANK_SEGMENT, BLANK_SEGMENT,
-                                                                    BLANK_SEGMENT, "north", "3"]}
+    assert read_segments(path, ["region", "Region"]) == {
+        "region": ["north", BLANK_SEGMENT, BLANK_SEGMENT, BLANK_SEGMENT, "north", "3"]
+    }
     by = evaluate_segments([["x"]] * 6, [["x"], [], ["x"], [], ["x"], ["x"]], read_segments(path, ["region"]))
     assert {name: m["n"] for name, m in by["region"].items()} == {"3": 1, "north": 2, BLANK_SEGMENT: 3}
     assert by["region"][BLANK_SEGMENT]["theme"]["micro"]["recall"] == round(1 / 3, 4)
@@ -109,18 +124,31 @@ def test_blank_values_from_jsonl_are_one_segment(tmp_path):
 
 def test_cli_prints_and_writes_the_segments(setup):
     out = setup["tmp"] / "by.json"
-    rc, stdout, _ = _cli("evaluate", "--model", str(setup["model_dir"]), "--data", str(setup["eval"]),
-                         "--by", "source", "--by", "industry", "--json", str(out), *THEMES)
+    rc, stdout, _ = _cli(
+        "evaluate",
+        "--model",
+        str(setup["model_dir"]),
+        "--data",
+        str(setup["eval"]),
+        "--by",
+        "source",
+        "--by",
+        "industry",
+        "--json",
+        str(out),
+        *THEMES,
+    )
     assert rc == 0
     metrics = json.loads(out.read_text("utf-8"))
     data, model = setup["data"], setup["model"]
-    assert metrics == evaluate_by(model, data.texts, data.label_sets,
-                                  read_segments(setup["eval"], ["source", "industry"]))
+    assert metrics == evaluate_by(
+        model, data.texts, data.label_sets, read_segments(setup["eval"], ["source", "industry"])
+    )
     headline, _, tables = stdout.partition("\n\nby source:")
     assert headline == format_metrics(metrics)  # the usual output is unchanged, the tables follow it
     assert stdout.rstrip("\n").endswith(format_segments(metrics))
     for column in ("source", "industry"):
-        block = tables if column == "source" else tables[tables.index("by industry:"):]
+        block = tables if column == "source" else tables[tables.index("by industry:") :]
         rows = block.split("\n\n")[0].splitlines()[3:]  # title, two header lines, then one line per segment
         shown = list(metrics["by"][column].items()) + [("(overall)", metrics)]
         assert len(rows) == len(shown)
@@ -132,8 +160,9 @@ def test_cli_prints_and_writes_the_segments(setup):
 
 
 def test_a_missing_column_is_one_line_naming_the_flag(setup):
-    rc, stdout, stderr = _cli("evaluate", "--model", str(setup["model_dir"]), "--data", str(setup["eval"]),
-                              "--by", "industy", *THEMES)
+    rc, stdout, stderr = _cli(
+        "evaluate", "--model", str(setup["model_dir"]), "--data", str(setup["eval"]), "--by", "industy", *THEMES
+    )
     assert rc == 2 and stdout == ""
     assert stderr.count("\n") == 1 and "Traceback" not in stderr
     assert stderr.startswith("themesift evaluate: error: --by: no column 'industy'; columns are ")
@@ -151,13 +180,28 @@ def test_help_describes_by(capsys):
 
 def test_report_shows_a_table_per_column(setup):
     report, out = setup["tmp"] / "r.html", setup["tmp"] / "r.json"
-    rc, stdout, _ = _cli("evaluate", "--model", str(setup["model_dir"]), "--data", str(setup["eval"]),
-                         "--by", "source", "--by", "industry", "--report", str(report), "--json", str(out), *THEMES)
+    rc, stdout, _ = _cli(
+        "evaluate",
+        "--model",
+        str(setup["model_dir"]),
+        "--data",
+        str(setup["eval"]),
+        "--by",
+        "source",
+        "--by",
+        "industry",
+        "--report",
+        str(report),
+        "--json",
+        str(out),
+        *THEMES,
+    )
     assert rc == 0
     metrics = json.loads(out.read_text("utf-8"))
     data = setup["data"]
-    expected = evaluate_by(setup["model"], data.texts, data.label_sets,
-                           read_segments(setup["eval"], ["source", "industry"]))
+    expected = evaluate_by(
+        setup["model"], data.texts, data.label_sets, read_segments(setup["eval"], ["source", "industry"])
+    )
     assert metrics["by"] == expected["by"]  # the report's predictions give the same segment scores
     assert stdout.rstrip("\n").endswith(format_segments(metrics))
     html = report.read_text("utf-8")

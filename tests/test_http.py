@@ -1,5 +1,6 @@
 """The HTTP API, served for real: `themesift serve` in a subprocess (and uvicorn in a thread
 for create_app options), spoken to over loopback with httpx; answers must equal predict()."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,9 +22,15 @@ from themesift.serve.batcher import MicroBatcher
 from themesift.serve.http import Limits, create_app
 from themesift.serve.predict import default_model_path, load_model, predict
 
-LIMITS = {"THEMESIFT_MAX_TEXTS": "16", "THEMESIFT_MAX_CHARS": "2000", "THEMESIFT_MAX_BODY_BYTES": "50000",
-          "THEMESIFT_MAX_REQUEST_CHARS": "6000", "THEMESIFT_HEADER_TIMEOUT": "2", "THEMESIFT_BODY_TIMEOUT": "2",
-          "THEMESIFT_MAX_CONNECTIONS": "24"}
+LIMITS = {
+    "THEMESIFT_MAX_TEXTS": "16",
+    "THEMESIFT_MAX_CHARS": "2000",
+    "THEMESIFT_MAX_BODY_BYTES": "50000",
+    "THEMESIFT_MAX_REQUEST_CHARS": "6000",
+    "THEMESIFT_HEADER_TIMEOUT": "2",
+    "THEMESIFT_BODY_TIMEOUT": "2",
+    "THEMESIFT_MAX_CONNECTIONS": "24",
+}
 ODD = ["", None, 7, "   "]  # flagged per text, never rejected
 
 
@@ -58,9 +65,24 @@ def cli_server(model_dir: Path, *extra: str, env: dict | None = None, model: Pat
     env = {**os.environ, **LIMITS, "THEMESIFT_THREADS": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
     log = model_dir.parent / f"server-{port}.log"
     with open(log, "w") as out:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "themesift.cli", "serve", "--model", str(model or model_dir),
-                                 "--host", "127.0.0.1", "--port", str(port), *extra],
-                                env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "themesift.cli",
+                "serve",
+                "--model",
+                str(model or model_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                *extra,
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, proc=proc, log=log)
@@ -102,14 +124,20 @@ def model_dir(tmp_path_factory, gold_train, gold_dev) -> Path:
     from themesift.training.evaluate import evaluate_label_sets
 
     taxonomy, rows, dev = load_taxonomy(), gold_train[:800], gold_dev[:150]
-    model = make_model("tfidf", max_iter=300).fit([r["text"] for r in rows], [r["labels"] for r in rows],
-                                                  label_space=LabelSpace(taxonomy.ids))
-    metrics = {"family": "tfidf", "trained_at": "2025-01-01T00:00:00Z",
-               "data": {"train": {"rows": len(rows), "hash": "sha256:test-train-hash",
-                                  "path": "/home/hr/exports/train-2025.jsonl"},
-                        "dev": {"rows": len(dev), "source": "file /home/hr/exports/dev.jsonl"}},
-               "dev": evaluate_label_sets([r["labels"] for r in dev], model.predict([r["text"] for r in dev]),
-                                          themes=taxonomy.ids)}
+    model = make_model("tfidf", max_iter=300).fit(
+        [r["text"] for r in rows], [r["labels"] for r in rows], label_space=LabelSpace(taxonomy.ids)
+    )
+    metrics = {
+        "family": "tfidf",
+        "trained_at": "2025-01-01T00:00:00Z",
+        "data": {
+            "train": {"rows": len(rows), "hash": "sha256:test-train-hash", "path": "/home/hr/exports/train-2025.jsonl"},
+            "dev": {"rows": len(dev), "source": "file /home/hr/exports/dev.jsonl"},
+        },
+        "dev": evaluate_label_sets(
+            [r["labels"] for r in dev], model.predict([r["text"] for r in dev]), themes=taxonomy.ids
+        ),
+    }
     return model.save(tmp_path_factory.mktemp("http_model") / "model", taxonomy=taxonomy, metrics=metrics)
 
 
@@ -184,12 +212,15 @@ def test_model_info_matches_artifact(server, model_dir):
     assert ref["data_hash"] == info["data_hash"]
 
 
-@pytest.mark.parametrize("case, status, code, limit", [
-    ("too_many", 422, "too_many_texts", 16),
-    ("too_long", 422, "text_too_long", 2000),
-    ("big_declared", 413, "body_too_large", 50000),
-    ("big_streamed", 413, "body_too_large", 50000),
-])
+@pytest.mark.parametrize(
+    "case, status, code, limit",
+    [
+        ("too_many", 422, "too_many_texts", 16),
+        ("too_long", 422, "text_too_long", 2000),
+        ("big_declared", 413, "body_too_large", 50000),
+        ("big_streamed", 413, "body_too_large", 50000),
+    ],
+)
 def test_limits_give_json_errors(server, case, status, code, limit):
     url = f"{server}/v1/classify"
     if case == "too_many":
@@ -211,13 +242,16 @@ def test_server_survives_limits(server):
     assert classify(server, ["Pay is good."]).status_code == 200
 
 
-@pytest.mark.parametrize("body, headers, status, code", [
-    (b'{"texts": ["a",', {"content-type": "application/json"}, 400, "malformed_json"),
-    (b'{"texts": "not a list"}', {"content-type": "application/json"}, 422, "invalid_request"),
-    (b'{"texts": ["a"], "evidence": "maybe"}', {"content-type": "application/json"}, 422, "invalid_request"),
-    (b'{"txts": ["a"]}', {"content-type": "application/json"}, 422, "invalid_request"),
-    (b'{"texts": ["a"]}', {"content-type": "text/plain"}, 415, "unsupported_media_type"),
-])
+@pytest.mark.parametrize(
+    "body, headers, status, code",
+    [
+        (b'{"texts": ["a",', {"content-type": "application/json"}, 400, "malformed_json"),
+        (b'{"texts": "not a list"}', {"content-type": "application/json"}, 422, "invalid_request"),
+        (b'{"texts": ["a"], "evidence": "maybe"}', {"content-type": "application/json"}, 422, "invalid_request"),
+        (b'{"txts": ["a"]}', {"content-type": "application/json"}, 422, "invalid_request"),
+        (b'{"texts": ["a"]}', {"content-type": "text/plain"}, 415, "unsupported_media_type"),
+    ],
+)
 def test_bad_requests_are_json_4xx(server, body, headers, status, code):
     response = httpx.post(f"{server}/v1/classify", content=body, headers=headers)
     assert response.status_code == status
@@ -231,7 +265,7 @@ def test_unknown_route_is_json_404(server):
 
 def _concurrent(base: str, texts: list[str], model_dir: Path) -> None:
     """8 clients × 5 requests of different texts; every answer equals predict on that request."""
-    jobs = [texts[(k * 3) % 50:(k * 3) % 50 + 1 + k % 7] for k in range(40)]
+    jobs = [texts[(k * 3) % 50 : (k * 3) % 50 + 1 + k % 7] for k in range(40)]
 
     def call(batch):
         with httpx.Client(timeout=120) as client:
@@ -260,7 +294,10 @@ def test_create_app_with_model_object_and_limits(model_dir):
         wait_ready(base)
         assert classify(base, ["good pay", "bad boss"]).json()["model"]["version"] == "tfidf-unsaved"
         assert classify(base, ["a", "b", "c"]).json()["error"] == {
-            "code": "too_many_texts", "message": "3 texts; the limit is 2 per request", "limit": 2}
+            "code": "too_many_texts",
+            "message": "3 texts; the limit is 2 per request",
+            "limit": 2,
+        }
         assert classify(base, ["x" * 11]).json()["error"]["code"] == "text_too_long"
         assert classify(base, ["x" * 10] * 2).status_code == 200
         assert httpx.post(f"{base}/v1/classify", content=b"x" * 301).status_code == 413
@@ -281,8 +318,9 @@ def test_not_ready_until_model_loads(tmp_path):
 def test_limits_from_env():
     assert Limits() == Limits(max_texts=256, max_chars=20_000, max_body_bytes=2_000_000)
     assert Limits.from_env({}) == Limits()
-    assert Limits.from_env(LIMITS) == Limits(16, 2000, 50000, max_request_chars=6000, header_timeout_s=2,
-                                             body_timeout_s=2, max_connections=24)
+    assert Limits.from_env(LIMITS) == Limits(
+        16, 2000, 50000, max_request_chars=6000, header_timeout_s=2, body_timeout_s=2, max_connections=24
+    )
 
 
 @pytest.mark.slow
@@ -297,19 +335,23 @@ def test_cli_with_two_workers(model_dir, texts):
             assert response.status_code == 200 and response.json()["results"] == predict(batch, model_dir)
 
 
-
 # --- hostile input (issue #20): each test below failed on the code before the fix ---------------
 
+
 def post_raw(base: str, body: bytes, **headers: str) -> httpx.Response:
-    return httpx.post(f"{base}/v1/classify", content=body,
-                      headers={"content-type": "application/json", **headers}, timeout=60)
+    return httpx.post(
+        f"{base}/v1/classify", content=body, headers={"content-type": "application/json", **headers}, timeout=60
+    )
 
 
-@pytest.mark.parametrize("body", [
-    b'{"texts": ["caf\xe9 pay"]}',  # invalid UTF-8
-    b'{"texts": ' + b"[" * 5000 + b"]" * 5000 + b"}",  # 5,000-deep nesting
-    b'{"texts": ["a"], "evidence": ' + b"9" * 40_000 + b"}",  # 40k digits (100k is over this server's body limit)
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"texts": ["caf\xe9 pay"]}',  # invalid UTF-8
+        b'{"texts": ' + b"[" * 5000 + b"]" * 5000 + b"}",  # 5,000-deep nesting
+        b'{"texts": ["a"], "evidence": ' + b"9" * 40_000 + b"}",  # 40k digits (100k is over this server's body limit)
+    ],
+)
 def test_unparseable_bodies_are_malformed_json(server, body):
     response = post_raw(server, body)
     assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_json"
@@ -332,8 +374,9 @@ def test_request_cost_cap_counts_evidence(server, texts):
 
 
 def test_request_id_echoed_and_logged(server, model_dir):
-    given = httpx.post(f"{server}/v1/classify", json={"texts": ["Pay is low."]},
-                       headers={"X-Request-ID": "client-id-42"}, timeout=60)
+    given = httpx.post(
+        f"{server}/v1/classify", json={"texts": ["Pay is low."]}, headers={"X-Request-ID": "client-id-42"}, timeout=60
+    )
     assert given.status_code == 200 and given.headers["x-request-id"] == "client-id-42"
     made = httpx.get(f"{server}/v2/nothing", headers={"X-Request-ID": "bad id\twith spaces" * 20})
     assert made.status_code == 404 and len(made.headers["x-request-id"]) == 32  # unsafe id replaced
@@ -354,8 +397,9 @@ def test_slow_header_and_body_are_cut_off(server):
     host, port = server.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as head, socket.create_connection((host, int(port))) as body:
         head.sendall(b"POST /v1/classify HTTP/1.1\r\nHost: x\r\n")  # the head never ends
-        body.sendall(b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100\r\n\r\n{")  # 1 of 100 body bytes
+        body.sendall(
+            b"POST /v1/classify HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        )  # 1 of 100 body bytes
         head.settimeout(8)
         body.settimeout(8)
         t0 = time.time()
@@ -437,8 +481,9 @@ def test_micro_batcher_isolates_a_failing_request(model_dir, texts):
 @pytest.fixture(scope="module")
 def batching_default_server(tmp_path_factory):
     """The shipped default model (its tokenizer is what rejects lone surrogates), micro-batching on."""
-    with cli_server(tmp_path_factory.mktemp("default") / "model-ref", env={"THEMESIFT_BATCH_MS": "200"},
-                    model=default_model_path()) as base:
+    with cli_server(
+        tmp_path_factory.mktemp("default") / "model-ref", env={"THEMESIFT_BATCH_MS": "200"}, model=default_model_path()
+    ) as base:
         yield base
 
 
@@ -452,7 +497,7 @@ def test_lone_surrogate_alone_is_replaced_and_flagged(batching_default_server):
 
 def test_lone_surrogate_does_not_break_its_batch(batching_default_server, texts):
     """Probe H50: with micro-batching, one '\\ud800' request made every request of its batch a 500."""
-    bodies = [json.dumps({"texts": texts[k:k + 2]}).encode() for k in range(0, 10, 2)]
+    bodies = [json.dumps({"texts": texts[k : k + 2]}).encode() for k in range(0, 10, 2)]
     bodies.insert(2, b'{"texts": ["\\ud800"]}')
     with ThreadPoolExecutor(len(bodies)) as pool:
         responses = list(pool.map(lambda body: post_raw(batching_default_server, body), bodies))
@@ -462,15 +507,23 @@ def test_lone_surrogate_does_not_break_its_batch(batching_default_server, texts)
         assert len(response.json()["results"]) == len(json.loads(body)["texts"])
 
 
-@pytest.mark.parametrize("argv, env, needle", [
-    (["--port", "99999"], {}, "--port must be between 0 and 65535, got 99999"),
-    ([], {"THEMESIFT_MAX_TEXTS": "abc"}, "THEMESIFT_MAX_TEXTS must be an integer >= 1, got 'abc'"),
-    ([], {"THEMESIFT_MAX_TEXTS": "-1"}, "THEMESIFT_MAX_TEXTS must be an integer >= 1, got '-1'"),
-    ([], {"THEMESIFT_BATCH_MS": "soon"}, "THEMESIFT_BATCH_MS must be a number >= 0, got 'soon'"),
-])
+@pytest.mark.parametrize(
+    "argv, env, needle",
+    [
+        (["--port", "99999"], {}, "--port must be between 0 and 65535, got 99999"),
+        ([], {"THEMESIFT_MAX_TEXTS": "abc"}, "THEMESIFT_MAX_TEXTS must be an integer >= 1, got 'abc'"),
+        ([], {"THEMESIFT_MAX_TEXTS": "-1"}, "THEMESIFT_MAX_TEXTS must be an integer >= 1, got '-1'"),
+        ([], {"THEMESIFT_BATCH_MS": "soon"}, "THEMESIFT_BATCH_MS must be a number >= 0, got 'soon'"),
+    ],
+)
 def test_bad_serve_settings_are_one_line(model_dir, argv, env, needle):
-    done = subprocess.run([sys.executable, "-m", "themesift.cli", "serve", "--model", str(model_dir), *argv],
-                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "themesift.cli", "serve", "--model", str(model_dir), *argv],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [f"themesift serve: error: {needle}"]
 
@@ -483,8 +536,12 @@ def test_two_workers_ready_means_ready():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with open(log_dir / f"w2-{port}.log", "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "themesift.cli", "serve", "--port", str(port), "--workers",
-                                 "2"], env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "themesift.cli", "serve", "--port", str(port), "--workers", "2"],
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline, seen = time.time() + 300, []
         while time.time() < deadline and seen.count(200) < 40:

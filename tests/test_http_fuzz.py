@@ -1,6 +1,7 @@
 """Fuzzing /v1/classify on a real uvicorn with the shipped default model: random JSON bodies,
 random bytes and random texts (lone surrogates, control and bidi characters included) never
 give a 500, and a valid request gets one result per text, in order, equal to in-process predict."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,11 @@ words = st.sampled_from(["pay is low", "my manager listens", "checkout was slow"
 pieces = st.one_of(st.characters(), st.sampled_from(ODD_CHARS), words)
 texts = st.lists(pieces, max_size=12).map("".join)
 items = st.one_of(texts, texts, texts, st.none(), st.integers(), st.floats(), st.booleans(), st.just([]))
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | texts,
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
-                           max_leaves=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=12,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +40,15 @@ def post(base: str, body: bytes) -> httpx.Response:
 
 
 @FUZZ
-@given(body=st.one_of(json_values, st.fixed_dictionaries({"texts": st.lists(json_values, max_size=4)},
-                                                         optional={"evidence": json_values, "audience": json_values,
-                                                                   "extra": json_values})))
+@given(
+    body=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {"texts": st.lists(json_values, max_size=4)},
+            optional={"evidence": json_values, "audience": json_values, "extra": json_values},
+        ),
+    )
+)
 def test_random_json_bodies_never_500(fuzz_server, body):
     response = post(fuzz_server, json.dumps(body).encode())  # ascii escapes: lone surrogates travel as \ud800
     assert response.status_code in (200, 400, 413, 422), response.text
@@ -59,8 +68,11 @@ def test_random_bytes_never_500(fuzz_server, raw):
 
 
 @FUZZ
-@given(batch=st.lists(items, max_size=6), evidence=st.booleans(),
-       audience=st.sampled_from(["auto", "employee", "customer"]))
+@given(
+    batch=st.lists(items, max_size=6),
+    evidence=st.booleans(),
+    audience=st.sampled_from(["auto", "employee", "customer"]),
+)
 def test_random_texts_keep_every_item_in_order(fuzz_server, batch, evidence, audience):
     response = post(fuzz_server, json.dumps({"texts": batch, "evidence": evidence, "audience": audience}).encode())
     assert response.status_code == 200, response.text
@@ -73,4 +85,4 @@ def test_random_texts_keep_every_item_in_order(fuzz_server, batch, evidence, aud
     for text, result in zip(clean, results):  # evidence offsets point into the text as sent
         for theme in result["themes"]:
             for ev in theme.get("evidence") or []:
-                assert text[ev["start"]:ev["end"]].strip() == ev["text"].strip()
+                assert text[ev["start"] : ev["end"]].strip() == ev["text"].strip()

@@ -37,6 +37,7 @@ def test_space_from_label_sets_is_sorted_and_deduplicated():
 
 # ---------------------------------------------------------------- issue #19: one label parser
 
+
 def test_a_number_is_not_a_theme():
     """#20 row 17 (L83): a labels column of codes must not become one theme per code."""
     for bad in ("0", "59", "3.5:positive"):

@@ -54,7 +54,14 @@ def test_most_short_foreign_comments_flagged() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "good pay", "Great team!", "n/a", "ok", "NA", "None", "Pay too low", "WLB",
+        "good pay",
+        "Great team!",
+        "n/a",
+        "ok",
+        "NA",
+        "None",
+        "Pay too low",
+        "WLB",
         "Busy, busy, busy",
         "Fun Exploitative Gregarious Inescapable Unique",  # pool headline that langid calls 'fr'
         "Management in cliques prevent progression.",

@@ -1,5 +1,6 @@
 """Data flows one way: nlp → models → report → training / serve / analysis. serve, report and
 analysis never import training; nothing below a layer imports it."""
+
 import ast
 from pathlib import Path
 
@@ -27,8 +28,12 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("folder", sorted(FORBIDDEN))
 def test_no_import_against_the_flow(folder):
-    offenders = [f"{py.name} imports {name}" for py in sorted((REPO / folder).glob("*.py"))
-                 for name in _imports(py) if name.startswith(FORBIDDEN[folder])]
+    offenders = [
+        f"{py.name} imports {name}"
+        for py in sorted((REPO / folder).glob("*.py"))
+        for name in _imports(py)
+        if name.startswith(FORBIDDEN[folder])
+    ]
     assert offenders == []
 
 

@@ -1,6 +1,7 @@
 """EX-CX link (themesift.analysis.link) on stores simulated from real labeled comments
 (benchmarks/link_simulation.py, small here): the planted pair ranks first with q < 0.05, a null
 finds nothing, the lag finds a one-quarter delay, and bad input is one line."""
+
 from __future__ import annotations
 
 import sys
@@ -38,8 +39,10 @@ def test_null_finds_no_link(pools):
 
 def test_lag_finds_the_quarter_delay(pools):
     emp, cus = simulate(np.random.default_rng(3), *pools, stores=30, per_side=20, periods=4)
-    lagged, same = planted_row(run_link(emp, cus, lag=1, bootstrap=50)), planted_row(run_link(emp, cus, lag=0,
-                                                                                             bootstrap=50))
+    lagged, same = (
+        planted_row(run_link(emp, cus, lag=1, bootstrap=50)),
+        planted_row(run_link(emp, cus, lag=0, bootstrap=50)),
+    )
     assert lagged["rho"] > 0.4 and lagged["q_value"] < 0.05 and lagged["rho"] > same["rho"] + 0.3
 
 
@@ -57,8 +60,9 @@ def test_small_units_left_out_and_counted():
 def files(tmp_path, pools):
     emp, cus = simulate(np.random.default_rng(4), *pools, stores=20, per_side=12)
     emp.assign(themes=emp.pop("labels").str.join("; "), error="").to_csv(tmp_path / "ex.csv", index=False)
-    cus = cus.assign(themes=cus["labels"].str.join("; "),
-                     csat=[2 if CUSTOMER_LABEL in x else 5 for x in cus.pop("labels")])
+    cus = cus.assign(
+        themes=cus["labels"].str.join("; "), csat=[2 if CUSTOMER_LABEL in x else 5 for x in cus.pop("labels")]
+    )
     cus.to_parquet(tmp_path / "cx.parquet")
     return tmp_path / "ex.csv", tmp_path / "cx.parquet"
 
@@ -75,13 +79,16 @@ def test_cli_link(files, tmp_path, capsys):
     assert "units, not people; correlation, not cause" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing-unit", "--unit: no column 'store'"),
-    ("no-overlap", "only 0 units have enough comments on both sides"),
-    ("one-unit", "only 1 units"),
-    ("empty", "empty"),
-    ("too-few", "at least 30 (--min-units)"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing-unit", "--unit: no column 'store'"),
+        ("no-overlap", "only 0 units have enough comments on both sides"),
+        ("one-unit", "only 1 units"),
+        ("empty", "empty"),
+        ("too-few", "at least 30 (--min-units)"),
+    ],
+)
 def test_cli_link_bad_input_is_one_line(files, tmp_path, capsys, case, message):
     from themesift.cli import main
 

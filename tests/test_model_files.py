@@ -3,6 +3,7 @@ is refused with one line naming the file (and the key), never a traceback, a han
 
 Each folder is a real artifact (a small tfidf model trained here, or the shipped default model)
 with one file broken, as mk_cases.py breaks them."""
+
 import json
 import math
 import os
@@ -19,10 +20,22 @@ from themesift.models.params import PARAMS, ParamError, check_params, describe
 from themesift.models.registry import FAMILIES, family_class, load_artifact, make_model
 
 DEFAULT = Path(__file__).resolve().parents[1] / "themesift" / "default_model"
-TEXTS = ["The pay is terrible.", "Great pay and bonuses!", "My manager never listens.",
-         "My manager is supportive.", "Nothing to add.", "Salary is fine, manager is awful."] * 5
-LABELS = [["pay:negative"], ["pay:positive"], ["manager:negative"], ["manager:positive"], [],
-          ["pay:positive", "manager:negative"]] * 5
+TEXTS = [
+    "The pay is terrible.",
+    "Great pay and bonuses!",
+    "My manager never listens.",
+    "My manager is supportive.",
+    "Nothing to add.",
+    "Salary is fine, manager is awful.",
+] * 5
+LABELS = [
+    ["pay:negative"],
+    ["pay:positive"],
+    ["manager:negative"],
+    ["manager:positive"],
+    [],
+    ["pay:positive", "manager:negative"],
+] * 5
 
 
 @pytest.fixture(scope="module")
@@ -66,64 +79,121 @@ def _params(change):
 
 
 CASES = {  # M68, M66, row 13, row 17: name → (break the folder, file the message names, key/words it names)
-    "weights_truncated": (lambda d: _truncate(d / "weights.safetensors", lambda n: n // 2), "weights.safetensors",
-                          "not a valid safetensors"),
-    "weights_header_only": (lambda d: _truncate(d / "weights.safetensors", lambda n: 100), "weights.safetensors",
-                            "not a valid safetensors"),
-    "weights_empty": (lambda d: _truncate(d / "weights.safetensors", lambda n: 0), "weights.safetensors",
-                      "not a valid safetensors"),
-    "weights_passwd": (lambda d: _link(d / "weights.safetensors", "/etc/passwd"), "weights.safetensors",
-                       "outside the model folder"),
+    "weights_truncated": (
+        lambda d: _truncate(d / "weights.safetensors", lambda n: n // 2),
+        "weights.safetensors",
+        "not a valid safetensors",
+    ),
+    "weights_header_only": (
+        lambda d: _truncate(d / "weights.safetensors", lambda n: 100),
+        "weights.safetensors",
+        "not a valid safetensors",
+    ),
+    "weights_empty": (
+        lambda d: _truncate(d / "weights.safetensors", lambda n: 0),
+        "weights.safetensors",
+        "not a valid safetensors",
+    ),
+    "weights_passwd": (
+        lambda d: _link(d / "weights.safetensors", "/etc/passwd"),
+        "weights.safetensors",
+        "outside the model folder",
+    ),
     "weights_devzero": (lambda d: _link(d / "weights.safetensors", "/dev/zero"), "weights.safetensors", "outside"),
-    "weights_dir": (lambda d: ((d / "weights.safetensors").unlink(), (d / "weights.safetensors").mkdir()),
-                    "weights.safetensors", "not a regular file"),
+    "weights_dir": (
+        lambda d: ((d / "weights.safetensors").unlink(), (d / "weights.safetensors").mkdir()),
+        "weights.safetensors",
+        "not a regular file",
+    ),
     "weights_missing": (lambda d: (d / "weights.safetensors").unlink(), "weights.safetensors", "no such file"),
     "weights_nan": (lambda d: _nan_weights(d / "weights.safetensors"), "weights.safetensors", "NaN"),
-    "weights_wrong_shape": (lambda d: _edit(d / "vocabulary.json", lambda v: v.append("zzz")),
-                            "weights.safetensors", "'idf'"),
+    "weights_wrong_shape": (
+        lambda d: _edit(d / "vocabulary.json", lambda v: v.append("zzz")),
+        "weights.safetensors",
+        "'idf'",
+    ),
     "labels_devzero": (lambda d: _link(d / "labels.json", "/dev/zero"), "labels.json", "outside the model folder"),
     "labels_passwd": (lambda d: _link(d / "labels.json", "/etc/passwd"), "labels.json", "outside"),
-    "labels_fifo": (lambda d: ((d / "labels.json").unlink(), os.mkfifo(d / "labels.json")), "labels.json",
-                    "not a regular file"),
-    "labels_huge_file": (lambda d: os.truncate(d / "labels.json", artifact.MAX_JSON_BYTES + 1), "labels.json",
-                         "limit"),
+    "labels_fifo": (
+        lambda d: ((d / "labels.json").unlink(), os.mkfifo(d / "labels.json")),
+        "labels.json",
+        "not a regular file",
+    ),
+    "labels_huge_file": (lambda d: os.truncate(d / "labels.json", artifact.MAX_JSON_BYTES + 1), "labels.json", "limit"),
     "labels_missing": (lambda d: (d / "labels.json").unlink(), "labels.json", "no such file"),
-    "labels_not_json": (lambda d: (d / "labels.json").write_text("{themes", "utf-8"), "labels.json",
-                        "not valid JSON"),
-    "labels_200k_themes": (lambda d: _edit(d / "labels.json", lambda lj: lj.update(themes=[f"t{i}" for i in
-                                                                                           range(200_000)])),
-                           "labels.json", "'themes'"),
-    "labels_dup": (lambda d: _edit(d / "labels.json", lambda lj: lj.update(themes=[lj["themes"][0]] * 2)),
-                   "labels.json", "twice"),
+    "labels_not_json": (lambda d: (d / "labels.json").write_text("{themes", "utf-8"), "labels.json", "not valid JSON"),
+    "labels_200k_themes": (
+        lambda d: _edit(d / "labels.json", lambda lj: lj.update(themes=[f"t{i}" for i in range(200_000)])),
+        "labels.json",
+        "'themes'",
+    ),
+    "labels_dup": (
+        lambda d: _edit(d / "labels.json", lambda lj: lj.update(themes=[lj["themes"][0]] * 2)),
+        "labels.json",
+        "twice",
+    ),
     "vocab_passwd": (lambda d: _link(d / "vocabulary.json", "/etc/passwd"), "vocabulary.json", "outside"),
-    "config_not_json": (lambda d: (d / "config.json").write_text("{not json", "utf-8"), "config.json",
-                        "not valid JSON"),
+    "config_not_json": (
+        lambda d: (d / "config.json").write_text("{not json", "utf-8"),
+        "config.json",
+        "not valid JSON",
+    ),
     "config_list": (lambda d: (d / "config.json").write_text("[1, 2]", "utf-8"), "config.json", "JSON object"),
-    "config_fifo": (lambda d: ((d / "config.json").unlink(), os.mkfifo(d / "config.json")), "config.json",
-                    "not a regular file"),
-    "family_unknown": (lambda d: _edit(d / "config.json", lambda c: c.update(family="xgboost")), "config.json",
-                       "'xgboost'"),
+    "config_fifo": (
+        lambda d: ((d / "config.json").unlink(), os.mkfifo(d / "config.json")),
+        "config.json",
+        "not a regular file",
+    ),
+    "family_unknown": (
+        lambda d: _edit(d / "config.json", lambda c: c.update(family="xgboost")),
+        "config.json",
+        "'xgboost'",
+    ),
     "family_missing": (lambda d: _edit(d / "config.json", lambda c: c.pop("family")), "config.json", "'family'"),
-    "family_mismatch": (lambda d: _edit(d / "config.json", lambda c: c.update(family="finetune")), "config.json",
-                        "'ngram_max'"),
+    "family_mismatch": (
+        lambda d: _edit(d / "config.json", lambda c: c.update(family="finetune")),
+        "config.json",
+        "'ngram_max'",
+    ),
     "params_unknown": (_params(lambda p: p.update(evil="x")), "config.json", "'evil'"),
-    "params_null": (lambda d: _edit(d / "config.json", lambda c: c.update(params=None)), "config.json",
-                    "parameters must be an object"),
-    "format_999": (lambda d: _edit(d / "config.json", lambda c: c.update(format_version=999)), "config.json",
-                   "format version 999"),
+    "params_null": (
+        lambda d: _edit(d / "config.json", lambda c: c.update(params=None)),
+        "config.json",
+        "parameters must be an object",
+    ),
+    "format_999": (
+        lambda d: _edit(d / "config.json", lambda c: c.update(format_version=999)),
+        "config.json",
+        "format version 999",
+    ),
     "ngram_max_1e9": (_params(lambda p: p.update(ngram_max=10**9)), "config.json", "'ngram_max'", "from 1 to 6"),
     "ngram_max_1e308": (_params(lambda p: p.update(ngram_max=1e308)), "config.json", "'ngram_max'"),
     "C_nan": (_params(lambda p: p.update(C=math.nan)), "config.json", "'C'"),
-    "thresholds_negative": (lambda d: _edit(d / "thresholds.json", lambda t: t.update({k: -1 for k in t})),
-                            "thresholds.json", "above 0 and at most 1"),
-    "thresholds_over_one": (lambda d: _edit(d / "thresholds.json", lambda t: t.update(pay=1.5)),
-                            "thresholds.json", "'pay'"),
-    "thresholds_nan": (lambda d: (d / "thresholds.json").write_text('{"pay": NaN}', "utf-8"), "thresholds.json",
-                       "'pay'"),
-    "thresholds_text": (lambda d: (d / "thresholds.json").write_text('{"pay": "high"}', "utf-8"),
-                        "thresholds.json", "'high'"),
-    "thresholds_unknown_theme": (lambda d: _edit(d / "thresholds.json", lambda t: t.update(bogus=0.5)),
-                                 "thresholds.json", "bogus"),
+    "thresholds_negative": (
+        lambda d: _edit(d / "thresholds.json", lambda t: t.update({k: -1 for k in t})),
+        "thresholds.json",
+        "above 0 and at most 1",
+    ),
+    "thresholds_over_one": (
+        lambda d: _edit(d / "thresholds.json", lambda t: t.update(pay=1.5)),
+        "thresholds.json",
+        "'pay'",
+    ),
+    "thresholds_nan": (
+        lambda d: (d / "thresholds.json").write_text('{"pay": NaN}', "utf-8"),
+        "thresholds.json",
+        "'pay'",
+    ),
+    "thresholds_text": (
+        lambda d: (d / "thresholds.json").write_text('{"pay": "high"}', "utf-8"),
+        "thresholds.json",
+        "'high'",
+    ),
+    "thresholds_unknown_theme": (
+        lambda d: _edit(d / "thresholds.json", lambda t: t.update(bogus=0.5)),
+        "thresholds.json",
+        "bogus",
+    ),
 }
 
 
@@ -185,15 +255,23 @@ def test_two_ensembles_linking_to_each_other_are_refused(small, tmp_path):
     _refused(a, "loop")
 
 
-@pytest.mark.parametrize("weights, words", [
-    ([1e308, 1e308], "'weights'"), ([math.nan, 1.0], "'weights'"), ([math.inf, 1.0], "'weights'"),
-    ([-1, 2], "'weights'"), ([0, 0], "not all 0"), ([1.0], "one per member"),
-])
+@pytest.mark.parametrize(
+    "weights, words",
+    [
+        ([1e308, 1e308], "'weights'"),
+        ([math.nan, 1.0], "'weights'"),
+        ([math.inf, 1.0], "'weights'"),
+        ([-1, 2], "'weights'"),
+        ([0, 0], "not all 0"),
+        ([1.0], "one per member"),
+    ],
+)
 def test_ensemble_weights_out_of_range_are_refused(small, tmp_path, weights, words):
     folder = _tfidf_ensemble(small, tmp_path / "ens")
     (folder / "config.json").write_text(
         (folder / "config.json").read_text("utf-8").replace('"weights": null', f'"weights": {json.dumps(weights)}'),
-        "utf-8")
+        "utf-8",
+    )
     _refused(folder, str(folder / "config.json"), words)
 
 
@@ -209,19 +287,32 @@ def default_copy(tmp_path_factory) -> Path:
     return _copy(DEFAULT, tmp_path_factory.mktemp("default") / "model")
 
 
-@pytest.mark.parametrize("key, value", [("lora_alpha", 1e308), ("lora_r", -1), ("infer_batch_size", 0),
-                                        ("max_length", 10**9), ("theme_pairs", True), ("pooling", "max")])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("lora_alpha", 1e308),
+        ("lora_r", -1),
+        ("infer_batch_size", 0),
+        ("max_length", 10**9),
+        ("theme_pairs", True),
+        ("pooling", "max"),
+    ],
+)
 def test_default_models_finetune_member_with_hostile_params_is_refused(default_copy, tmp_path, key, value):
     folder = _copy(default_copy / "member_0", tmp_path / "ft")
     _params(lambda p: p.update({key: value}))(folder)
     _refused(folder, str(folder / "config.json"), repr(key))
 
 
-@pytest.mark.parametrize("key, value, words", [("max_length", 1024, "limit of 512 tokens"),
-                                               ("lora_r", 0, "could not be loaded"),
-                                               ("base_model", "/etc", "could not be loaded")])
-def test_default_models_finetune_member_params_that_do_not_fit_its_weights(default_copy, tmp_path, key, value,
-                                                                           words):
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("max_length", 1024, "limit of 512 tokens"),
+        ("lora_r", 0, "could not be loaded"),
+        ("base_model", "/etc", "could not be loaded"),
+    ],
+)
+def test_default_models_finetune_member_params_that_do_not_fit_its_weights(default_copy, tmp_path, key, value, words):
     """In range, but not for these weights or this base model (M71): refused at load, not mid-predict."""
     folder = _copy(default_copy / "member_0", tmp_path / "ft")
     _params(lambda p: p.update({key: value}))(folder)
@@ -244,8 +335,13 @@ def test_default_model_loads_and_predicts_as_its_own_resaved_copy(default_model,
     assert default_model.weights == config["params"]["weights"]
     thresholds = json.loads((DEFAULT / "thresholds.json").read_text("utf-8"))
     assert dict(zip(default_model.themes, default_model.thresholds_.tolist())) == thresholds
-    texts = [line.strip() for line in (Path(__file__).resolve().parents[1] / "examples" / "comments.csv")
-             .read_text("utf-8").splitlines()[1:] if line.strip()]
+    texts = [
+        line.strip()
+        for line in (Path(__file__).resolve().parents[1] / "examples" / "comments.csv")
+        .read_text("utf-8")
+        .splitlines()[1:]
+        if line.strip()
+    ]
     default_model.save(tmp_path / "again")
     again = load_artifact(tmp_path / "again")
     np.testing.assert_array_equal(again.predict_proba(texts), default_model.predict_proba(texts))
@@ -253,6 +349,7 @@ def test_default_model_loads_and_predicts_as_its_own_resaved_copy(default_model,
 
 
 # -- the parameter tables (issue #19 item 4) ---------------------------------------------------
+
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_each_family_table_matches_its_constructor(family):
@@ -277,12 +374,22 @@ def test_the_tables_choices_are_those_of_the_runtimes():
     assert (None, *onnx_backend.BACKENDS) == BACKENDS and POOLINGS == finetune_network.POOLINGS
 
 
-@pytest.mark.parametrize("family, key, value", [
-    ("tfidf", "ngram_max", 10**9), ("tfidf", "ngram_max", 2.5), ("tfidf", "min_df", True), ("tfidf", "C", -1),
-    ("finetune", "lora_alpha", 1e308), ("finetune", "epochs", 0), ("finetune", "lr", math.inf),
-    ("finetune", "backend", "cuda"), ("embed", "batch_size", "64"), ("ensemble", "weights", [1e308, 1e308]),
-    ("ensemble", "routes", {"boss": [1, 1]}),
-])
+@pytest.mark.parametrize(
+    "family, key, value",
+    [
+        ("tfidf", "ngram_max", 10**9),
+        ("tfidf", "ngram_max", 2.5),
+        ("tfidf", "min_df", True),
+        ("tfidf", "C", -1),
+        ("finetune", "lora_alpha", 1e308),
+        ("finetune", "epochs", 0),
+        ("finetune", "lr", math.inf),
+        ("finetune", "backend", "cuda"),
+        ("embed", "batch_size", "64"),
+        ("ensemble", "weights", [1e308, 1e308]),
+        ("ensemble", "routes", {"boss": [1, 1]}),
+    ],
+)
 def test_make_model_refuses_out_of_range_values_naming_key_and_range(family, key, value):
     with pytest.raises(ParamError) as info:
         make_model(family, **{key: value})
@@ -305,8 +412,9 @@ def test_set_params_and_fit_check_values_too():
 def test_train_param_errors_are_one_line_naming_key_and_range(tmp_path, capsys):
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps({"text": t, "labels": lab}) + "\n" for t, lab in zip(TEXTS, LABELS)), "utf-8")
-    code = main(["train", "--data", str(data), "--family", "tfidf", "--output", str(tmp_path / "m"),
-                 "--param", "ngram_max=1e9"])
+    code = main(
+        ["train", "--data", str(data), "--family", "tfidf", "--output", str(tmp_path / "m"), "--param", "ngram_max=1e9"]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0, err
     assert "'ngram_max'" in err and "from 1 to 6" in err, err
@@ -327,8 +435,10 @@ def test_a_broken_audience_folder_names_its_file(default_copy, tmp_path):
     _refused(folder, str(folder / "audience" / "vocabulary.json"), "outside")
 
 
-@pytest.mark.parametrize("content, words", [(None, "not a regular file"), ("themes: [unclosed", "not valid YAML"),
-                                            ("themes: 3", "non-empty 'themes' list")])
+@pytest.mark.parametrize(
+    "content, words",
+    [(None, "not a regular file"), ("themes: [unclosed", "not valid YAML"), ("themes: 3", "non-empty 'themes' list")],
+)
 def test_a_taxonomy_file_that_is_a_device_or_not_yaml_is_one_line(tmp_path, content, words):
     from themesift.models.taxonomy import load_taxonomy
 
@@ -345,8 +455,21 @@ def test_a_taxonomy_file_that_is_a_device_or_not_yaml_is_one_line(tmp_path, cont
 def test_ensemble_command_refuses_weights_1e308_in_one_line(small, tmp_path, capsys):
     dev = tmp_path / "dev.jsonl"
     dev.write_text("".join(json.dumps({"text": t, "labels": lab}) + "\n" for t, lab in zip(TEXTS, LABELS)), "utf-8")
-    code = main(["ensemble", "--member", str(small), "--member", str(small), "--dev", str(dev),
-                 "--weights", "1e308,1e308", "--output", str(tmp_path / "ens")])
+    code = main(
+        [
+            "ensemble",
+            "--member",
+            str(small),
+            "--member",
+            str(small),
+            "--dev",
+            str(dev),
+            "--weights",
+            "1e308,1e308",
+            "--output",
+            str(tmp_path / "ens"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and "'weights'" in err and "1e+06" in err, err
     assert not (tmp_path / "ens").exists()

@@ -1,5 +1,6 @@
 """Loading models: independent objects, a verified ONNX cache in a private folder, no Hub contact,
 and a cold start that builds no torch network once the export is cached (issues #19 and #20)."""
+
 from __future__ import annotations
 
 import http.server
@@ -49,7 +50,9 @@ def test_a_file_without_a_matching_digest_is_never_used(tmp_path, caplog):
     onnx_backend.publish(good, lambda tmp: tmp.write_bytes(b"exported graph"))
     assert onnx_backend.read_verified(good) == b"exported graph"
     assert (tmp_path / "k.onnx.sha256").read_text().split() == [
-        __import__("hashlib").sha256(b"exported graph").hexdigest(), "k.onnx"]
+        __import__("hashlib").sha256(b"exported graph").hexdigest(),
+        "k.onnx",
+    ]
     good.write_bytes(b"planted graph")  # same name, other bytes: the digest no longer matches
     with caplog.at_level(logging.WARNING):
         assert onnx_backend.read_verified(good) is None
@@ -169,7 +172,8 @@ def test_a_planted_export_under_the_default_models_key_is_replaced(default_model
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         subprocess.run([sys.executable, str(POISON), str(int8)], check=True)
         (cache / f"{key}.int8.onnx.sha256").write_text(
-            __import__("hashlib").sha256(int8.read_bytes()).hexdigest() + "\n")
+            __import__("hashlib").sha256(int8.read_bytes()).hexdigest() + "\n"
+        )
         os.chown(int8, 65534, 65534)
         assert onnx_backend.read_verified(int8) is None
 
@@ -214,8 +218,13 @@ def test_a_hub_base_model_is_not_downloaded_and_the_error_says_how_to_allow_it(t
     env.update(HF_ENDPOINT=url, HF_HUB_DISABLE_TELEMETRY="1", HF_HOME=str(tmp_path / "hf"))
     env.pop("THEMESIFT_ALLOW_DOWNLOADS", None)
     cli = Path(sys.executable).with_name("themesift")
-    proc = subprocess.run([str(cli), "predict", "--model", str(_hub_model(tmp_path)), "Pay is bad"], env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(cli), "predict", "--model", str(_hub_model(tmp_path)), "Pay is bad"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
@@ -253,10 +262,17 @@ def test_text_tokenizer_gives_the_transformers_ids(gold_dev):
 
 def test_warm_cache_predict_imports_no_torch(default_model):
     predict(["warm the cache"], default_model)
-    code = ("import sys, json, themesift; r = themesift.predict(['Pay is low']); "
-            "print(json.dumps([r[0]['labels'], [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]]))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    code = (
+        "import sys, json, themesift; r = themesift.predict(['Pay is low']); "
+        "print(json.dumps([r[0]['labels'], [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     assert proc.returncode == 0, proc.stderr
     labels, heavy = json.loads(proc.stdout.strip().splitlines()[-1])
     assert heavy == []

@@ -1,4 +1,5 @@
 """Every family on real data and real weights: fit, predict, save, load without pickle."""
+
 import json
 
 import numpy as np
@@ -7,10 +8,22 @@ import pytest
 from themesift.models.base import NotFittedError
 from themesift.models.registry import load_artifact, make_model
 
-TOY_TEXTS = ["The pay is terrible.", "Great pay and bonuses!", "My manager never listens.",
-             "My manager is supportive.", "Nothing to add.", "Salary is fine, manager is awful."] * 4
-TOY_LABELS = [["pay:negative"], ["pay:positive"], ["manager:negative"], ["manager:positive"], [],
-              ["pay:positive", "manager:negative"]] * 4
+TOY_TEXTS = [
+    "The pay is terrible.",
+    "Great pay and bonuses!",
+    "My manager never listens.",
+    "My manager is supportive.",
+    "Nothing to add.",
+    "Salary is fine, manager is awful.",
+] * 4
+TOY_LABELS = [
+    ["pay:negative"],
+    ["pay:positive"],
+    ["manager:negative"],
+    ["manager:positive"],
+    [],
+    ["pay:positive", "manager:negative"],
+] * 4
 
 
 def _check_contract(model, texts):
@@ -91,16 +104,18 @@ def test_ensemble_averages_members_and_round_trips(tmp_path):
     loaded = load_artifact(tmp_path / "ens")
     assert loaded.family == "ensemble" and len(loaded.members_) == 2
     np.testing.assert_allclose(loaded.predict_proba(TOY_TEXTS), expected, atol=1e-6)
-    other = make_model("tfidf", min_df=1).fit(TOY_TEXTS, [[lab.replace("pay", "salary") for lab in labels]
-                                                          for labels in TOY_LABELS])
+    other = make_model("tfidf", min_df=1).fit(
+        TOY_TEXTS, [[lab.replace("pay", "salary") for lab in labels] for labels in TOY_LABELS]
+    )
     with pytest.raises(ValueError, match="same themes"):
         EnsembleClassifier.from_members([a, other])
 
 
 def test_finetune_theme_attention_head_masks_padding_and_round_trips(tmp_path, monkeypatch):
     monkeypatch.setenv("THEMESIFT_CACHE_DIR", str(tmp_path / "onnx"))
-    model = make_model("finetune", epochs=2, batch_size=8, progress=False, lora_r=4, pooling="theme_attention",
-                       backend="torch")
+    model = make_model(
+        "finetune", epochs=2, batch_size=8, progress=False, lora_r=4, pooling="theme_attention", backend="torch"
+    )
     model.fit(TOY_TEXTS, TOY_LABELS)
     assert model.network_.head.queries.abs().sum() > 0  # the per-theme queries were trained
     _check_contract(model, TOY_TEXTS[:6])

@@ -1,4 +1,5 @@
 """The ONNX Runtime backend gives torch's numbers: real LoRA finetune, real export, real sessions."""
+
 from __future__ import annotations
 
 import json
@@ -148,8 +149,9 @@ def test_embed_family_onnx_matches_torch(cache, gold_train, texts):
     got = model.embed(texts, backend="onnx")
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
     model.set_params(backend="onnx")
-    np.testing.assert_allclose(model.predict_proba(texts), model.set_params(backend="torch").predict_proba(texts),
-                               atol=1e-4, rtol=0)
+    np.testing.assert_allclose(
+        model.predict_proba(texts), model.set_params(backend="torch").predict_proba(texts), atol=1e-4, rtol=0
+    )
 
 
 def test_token_budget_batches_cover_every_text_once_within_budget():

@@ -1,4 +1,5 @@
 """The shipped default model through predict(): shape of results, bad inputs, evidence."""
+
 import numpy as np
 import pytest
 
@@ -13,8 +14,9 @@ def test_default_model_implements_the_packaged_taxonomy(default_model):
 
 
 def test_predict_finds_obvious_themes(default_model):
-    results = themesift.predict(["The salary is far too low and there are no raises.",
-                                 "My manager is supportive and always available."])
+    results = themesift.predict(
+        ["The salary is far too low and there are no raises.", "My manager is supportive and always available."]
+    )
     assert "pay_benefits:negative" in results[0]["labels"]
     assert "manager_support:positive" in results[1]["labels"]
     for r in results:
@@ -50,7 +52,7 @@ def test_evidence_points_into_the_original_text(default_model):
     assert "pay_benefits" in by_theme and "teamwork_culture" in by_theme
     for theme in result["themes"]:
         for ev in theme["evidence"]:
-            assert text[ev["start"]:ev["end"]] == ev["text"]
+            assert text[ev["start"] : ev["end"]] == ev["text"]
     assert "pay" in by_theme["pay_benefits"]["evidence"][0]["text"]
     assert "colleagues" in by_theme["teamwork_culture"]["evidence"][0]["text"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from themesift.nlp.redact import Redaction, RedactedSpan, redact, redact_batch
+from themesift.nlp.redact import RedactedSpan, Redaction, redact, redact_batch
 from themesift.nlp.sentences import split_sentences
 
 FIXTURE = Path(__file__).parent / "fixtures" / "nlp_pii.jsonl"
@@ -35,9 +35,7 @@ def test_fixture_recall_and_precision() -> None:
                 misses.append(g["text"])
         for s, e, lab in pred:
             n_pred += 1
-            correct_pred += any(
-                s < g["end"] and e > g["start"] and lab == g["label"] for g in row["spans"]
-            )
+            correct_pred += any(s < g["end"] and e > g["start"] and lab == g["label"] for g in row["spans"])
     recall, precision = found / total, correct_pred / n_pred
     print(f"PII fixture: recall={recall:.3f} ({found}/{total}) precision={precision:.3f}")
     assert recall >= 0.95, misses
@@ -46,8 +44,7 @@ def test_fixture_recall_and_precision() -> None:
 
 def test_masks_each_kind() -> None:
     r = redact(
-        "Email jane.doe@example.com or call (555) 123-4567, see www.example.com/jobs. "
-        "My manager Sarah Johnson agrees."
+        "Email jane.doe@example.com or call (555) 123-4567, see www.example.com/jobs. My manager Sarah Johnson agrees."
     )
     assert r.text == "Email [EMAIL] or call [PHONE], see [URL]. My manager [PERSON] agrees."
     assert [s.label for s in r.spans] == ["EMAIL", "PHONE", "URL", "PERSON"]
@@ -75,9 +72,18 @@ def test_no_false_positives(text: str) -> None:
 @pytest.mark.parametrize(
     "phone",
     [
-        "+44 20 7946 0958", "+44 (0)20 7946 0958", "(555) 123-4567", "555-123-4567",
-        "555.867.5309", "07700 900123", "0161 496 0000", "1-800-555-0199", "+91 98765 43210",
-        "9876543210", "+1 (415) 555-0132", "416 555 0199",
+        "+44 20 7946 0958",
+        "+44 (0)20 7946 0958",
+        "(555) 123-4567",
+        "555-123-4567",
+        "555.867.5309",
+        "07700 900123",
+        "0161 496 0000",
+        "1-800-555-0199",
+        "+91 98765 43210",
+        "9876543210",
+        "+1 (415) 555-0132",
+        "416 555 0199",
     ],
 )
 def test_phone_formats(phone: str) -> None:
@@ -111,8 +117,8 @@ def test_offsets_of_spans() -> None:
     r = redact(text)
     (span,) = r.spans
     assert span == RedactedSpan(9, 16, "EMAIL", 9, 16)
-    assert text[span.start:span.end] == "a@b.com"
-    assert r.text[span.new_start:span.new_end] == "[EMAIL]"
+    assert text[span.start : span.end] == "a@b.com"
+    assert r.text[span.new_start : span.new_end] == "[EMAIL]"
 
 
 def test_map_offset() -> None:

@@ -28,11 +28,11 @@ XSS = "<script>alert(1)</script>"
 
 # ---------------------------------------------------------------- end to end, in Chromium
 
+
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("report")
-    report = write_report(FIXTURE, out / "report.html", by=["department", "location"],
-                          tables_path=out / "tables")
+    report = write_report(FIXTURE, out / "report.html", by=["department", "location"], tables_path=out / "tables")
     return report, render_page(out / "report.html"), out
 
 
@@ -41,7 +41,7 @@ def test_charts_really_drew(rendered) -> None:
     assert page.dom.count('class="main-svg"') >= 3
     for chart in ("chart-volume", "chart-bubble", "chart-by-0", "chart-by-1"):
         start = page.dom.index(f'id="{chart}"')
-        assert 'class="main-svg"' in page.dom[start:start + 5000], f"{chart} did not draw"
+        assert 'class="main-svg"' in page.dom[start : start + 5000], f"{chart} did not draw"
     assert "Pay & benefits" in text_of(page.dom, "chart-volume")  # axis label drawn in SVG
     assert not [line for line in page.console if "Uncaught" in line or "Error" in line]
 
@@ -75,8 +75,9 @@ def test_comment_text_is_escaped_not_executed(rendered) -> None:
 def test_no_network_requests(rendered) -> None:
     _, page, out = rendered
     assert page.requests == []
-    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in \
-        (out / "report.html").read_text(encoding="utf-8")
+    assert f'<meta http-equiv="Content-Security-Policy" content="{CSP}">' in (out / "report.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_output_written_atomically(rendered) -> None:
@@ -93,8 +94,10 @@ def test_request_detector_sees_requests(tmp_path: Path) -> None:
 
 def test_report_csp_blocks_requests(tmp_path: Path) -> None:
     page = tmp_path / "csp.html"
-    page.write_text(f'<html><head><meta http-equiv="Content-Security-Policy" content="{CSP}">'
-                    '</head><body><img src="http://example.com/x.png"></body></html>')
+    page.write_text(
+        f'<html><head><meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '</head><body><img src="http://example.com/x.png"></body></html>'
+    )
     assert render_page(page).requests == []
 
 
@@ -103,9 +106,14 @@ def test_empty_and_single_theme_reports_render(tmp_path: Path) -> None:
     report = build_report(empty, by=["team"])
     assert "No themes found" in report.html and "Plotly.newPlot" not in report.html
     team = '<a href="http://example.com/t">Ops & <b>Co</b></a>'  # plotly would render tags
-    single = pd.DataFrame({"comment": [f"pay {i}" for i in range(6)], "team": [team] * 6,
-                           "themes": ["pay_benefits:positive"] * 5 + [""],
-                           "error": [""] * 6})
+    single = pd.DataFrame(
+        {
+            "comment": [f"pay {i}" for i in range(6)],
+            "team": [team] * 6,
+            "themes": ["pay_benefits:positive"] * 5 + [""],
+            "error": [""] * 6,
+        }
+    )
     (tmp_path / "single.html").write_text(build_report(single, by=["team"]).html)
     page = render_page(tmp_path / "single.html")
     assert page.dom.count('class="main-svg"') >= 3 and page.requests == []
@@ -116,14 +124,24 @@ def test_empty_and_single_theme_reports_render(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- the numbers
 
+
 def tiny() -> pd.DataFrame:
-    return pd.DataFrame({
-        "comment": ["a", "b", "c", "d", "e", "f", "g"],
-        "team": ["x", "x", "x", "y", "y", "y", "z"],
-        "themes": ["pay:positive; tools:negative", "pay:positive", "", "pay:negative; tools:neutral",
-                   "tools:negative", "", "pay:positive"],
-        "error": ["", "", "", "", "", "not English", ""],
-    })
+    return pd.DataFrame(
+        {
+            "comment": ["a", "b", "c", "d", "e", "f", "g"],
+            "team": ["x", "x", "x", "y", "y", "y", "z"],
+            "themes": [
+                "pay:positive; tools:negative",
+                "pay:positive",
+                "",
+                "pay:negative; tools:neutral",
+                "tools:negative",
+                "",
+                "pay:positive",
+            ],
+            "error": ["", "", "", "", "", "not English", ""],
+        }
+    )
 
 
 def test_theme_summary_matches_hand_counts() -> None:
@@ -191,6 +209,7 @@ def test_examples_highest_score_first() -> None:
 
 # ---------------------------------------------------------------- file formats
 
+
 def _fixture_as_jsonl(path: Path) -> Path:
     """The CSV fixture as `classify` writes JSONL: themes a list, scores/evidence objects."""
     with FIXTURE.open(encoding="utf-8") as fh, path.open("w", encoding="utf-8") as out:
@@ -224,8 +243,7 @@ def test_other_formats_give_same_tables(tmp_path: Path, fmt: str) -> None:
 
 
 def test_tables_as_csv_folder_and_xlsx(tmp_path: Path) -> None:
-    report = write_report(FIXTURE, tmp_path / "r.html", by=["department"],
-                          tables_path=tmp_path / "tables")
+    report = write_report(FIXTURE, tmp_path / "r.html", by=["department"], tables_path=tmp_path / "tables")
     names = {"theme_summary", "by_department", "examples"}
     assert {p.stem for p in (tmp_path / "tables").glob("*.csv")} == names
     summary = pd.read_csv(tmp_path / "tables" / "theme_summary.csv")
@@ -233,19 +251,23 @@ def test_tables_as_csv_folder_and_xlsx(tmp_path: Path) -> None:
     write_report(FIXTURE, tmp_path / "r.html", by=["department"], tables_path=tmp_path / "t.xlsx")
     sheets = pd.read_excel(tmp_path / "t.xlsx", sheet_name=None)
     assert set(sheets) == names
-    pd.testing.assert_frame_equal(sheets["by_department"], report.tables["by_department"],
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(sheets["by_department"], report.tables["by_department"], check_dtype=False)
 
 
 def test_xlsx_keeps_formula_like_comments_as_text(tmp_path: Path) -> None:
-    df = tiny().assign(comment=["=HYPERLINK(\"http://x\")", "b", "c", "d", "e", "f", "g"])
+    df = tiny().assign(comment=['=HYPERLINK("http://x")', "b", "c", "d", "e", "f", "g"])
     write_tables(build_report(df).tables, tmp_path / "t.xlsx")
-    cells = [c for row in openpyxl.load_workbook(tmp_path / "t.xlsx")["examples"].iter_rows()
-             for c in row if "=HYPERLINK" in str(c.value)]
+    cells = [
+        c
+        for row in openpyxl.load_workbook(tmp_path / "t.xlsx")["examples"].iter_rows()
+        for c in row
+        if "=HYPERLINK" in str(c.value)
+    ]
     assert cells and all(c.data_type == "s" and c.value.startswith("'=") for c in cells)  # formula-safe rule
 
 
 # ---------------------------------------------------------------- redaction
+
 
 def test_redact_passes_examples_through_redactor(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("themesift.nlp.redact")
@@ -263,8 +285,9 @@ def test_redact_without_redactor_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
 
 
 def test_redact_with_real_redactor() -> None:
-    pytest.importorskip("themesift.nlp.redact",
-                        reason="themesift.nlp.redact is not written yet (another worker's part)")
+    pytest.importorskip(
+        "themesift.nlp.redact", reason="themesift.nlp.redact is not written yet (another worker's part)"
+    )
     df = tiny().assign(comment=["Email jane.doe@example.com about pay", "b", "c", "d", "e", "f", "g"])
     report = build_report(df, redact=True)
     assert "jane.doe@example.com" not in report.html and "[EMAIL]" in report.html
@@ -273,12 +296,17 @@ def test_redact_with_real_redactor() -> None:
 
 # ---------------------------------------------------------------- issue #19: labels and columns
 
+
 def test_any_polarity_and_themes_with_spaces() -> None:
     """One label parser (models.labels): a model trained with `conflict`, or with theme names
     holding spaces, writes labels the report reads (the old copy refused both)."""
-    df = pd.DataFrame({"comment": ["a", "b", "c"],
-                       "themes": ["food quality:conflict; pay:negative", "food quality:positive", ""],
-                       "error": ["", "", ""]})
+    df = pd.DataFrame(
+        {
+            "comment": ["a", "b", "c"],
+            "themes": ["food quality:conflict; pay:negative", "food quality:positive", ""],
+            "error": ["", "", ""],
+        }
+    )
     summary = build_report(df, theme_names={}).tables["theme_summary"].set_index("theme")
     assert list(summary.columns[2:7]) == ["positive", "neutral", "negative", "conflict", "share"]
     assert summary.loc["food quality", ["mentions", "positive", "conflict"]].tolist() == [2, 1, 1]
@@ -294,7 +322,8 @@ def test_text_column_guessed_as_classify_does_plural_and_any_case() -> None:
 def _classify_output(tmp_path: Path) -> Path:
     path = tmp_path / "classified.csv"
     tiny().assign(comment=["Pay is low", "Pay is fine", "", "Tools are old", "VPN drops", "x", "Pay"]).to_csv(
-        path, index=False)
+        path, index=False
+    )
     return path
 
 
@@ -331,13 +360,12 @@ def test_reviews_column_of_a_classified_excel_export(tmp_path: Path, default_mod
     from themesift.cli import main
 
     source = tmp_path / "export.xlsx"
-    pd.DataFrame({"Store": ["Leeds", "York"],
-                  "Reviews": ["The staff were friendly and quick.", "Prices went up again."]}).to_excel(
-        source, index=False)
+    pd.DataFrame(
+        {"Store": ["Leeds", "York"], "Reviews": ["The staff were friendly and quick.", "Prices went up again."]}
+    ).to_excel(source, index=False)
     assert main(["classify", str(source), "-o", str(tmp_path / "out.xlsx"), "--quiet"]) == 0
     report = write_report(tmp_path / "out.xlsx", tmp_path / "r.html", by=["Store"], min_group_size=1)
-    assert set(report.tables["examples"]["comment"]) <= {"The staff were friendly and quick.",
-                                                          "Prices went up again."}
+    assert set(report.tables["examples"]["comment"]) <= {"The staff were friendly and quick.", "Prices went up again."}
     assert not report.tables["examples"].empty
     assert main(["report", str(tmp_path / "out.xlsx"), "-o", str(tmp_path / "r2.html")]) == 0
 
@@ -346,23 +374,60 @@ def test_themes_with_spaces_and_conflict_train_classify_report(tmp_path: Path) -
     """Probe R43 and `--polarities …,conflict`: what train accepts, classify writes and the report reads."""
     from themesift.cli import main
 
-    rows = [("The soup was cold", "food quality:negative"), ("Lovely soup", "food quality:positive"),
-            ("Waiter was rude", "table service:negative"), ("Kind waiter", "table service:positive"),
-            ("Soup fine, the waiter less so", "food quality:conflict")] * 8
+    rows = [
+        ("The soup was cold", "food quality:negative"),
+        ("Lovely soup", "food quality:positive"),
+        ("Waiter was rude", "table service:negative"),
+        ("Kind waiter", "table service:positive"),
+        ("Soup fine, the waiter less so", "food quality:conflict"),
+    ] * 8
     data = tmp_path / "train.csv"
     pd.DataFrame({"text": [f"{t} {i}" for i, (t, _) in enumerate(rows)], "labels": [lab for _, lab in rows]}).to_csv(
-        data, index=False)
+        data, index=False
+    )
     model = tmp_path / "model"
-    assert main(["train", "--data", str(data), "--output", str(model), "--param", "min_df=1",
-                 "--polarities", "positive,negative,neutral,conflict"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--output",
+                str(model),
+                "--param",
+                "min_df=1",
+                "--polarities",
+                "positive,negative,neutral,conflict",
+            ]
+        )
+        == 0
+    )
     comments = tmp_path / "comments.csv"
     pd.DataFrame({"comment": ["The soup was cold 1", "Kind waiter 3", "Soup fine, the waiter less so 4"]}).to_csv(
-        comments, index=False)
-    assert main(["classify", str(comments), "-o", str(tmp_path / "out.csv"), "--model", str(model), "--quiet",
-                 "--no-language-check"]) == 0
+        comments, index=False
+    )
+    assert (
+        main(
+            [
+                "classify",
+                str(comments),
+                "-o",
+                str(tmp_path / "out.csv"),
+                "--model",
+                str(model),
+                "--quiet",
+                "--no-language-check",
+            ]
+        )
+        == 0
+    )
     classified = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
     assert "food quality:negative" in classified["themes"][0]
-    assert main(["report", str(tmp_path / "out.csv"), "-o", str(tmp_path / "r.html"),
-                 "--tables", str(tmp_path / "tables")]) == 0
+    assert (
+        main(
+            ["report", str(tmp_path / "out.csv"), "-o", str(tmp_path / "r.html"), "--tables", str(tmp_path / "tables")]
+        )
+        == 0
+    )
     summary = pd.read_csv(tmp_path / "tables" / "theme_summary.csv")
     assert "food quality" in set(summary["theme"])

@@ -1,4 +1,5 @@
 """SemEval-2014 Task 4 metrics on tiny cases computed by hand."""
+
 from __future__ import annotations
 
 import sys
@@ -18,10 +19,16 @@ GOLD = [["food:positive", "service:negative"], ["price:neutral"], ["ambience:con
 def _proba() -> np.ndarray:
     """(3 sentences, 4 themes, absent + 4 polarities); only gold pairs matter for polarity."""
     p = np.full((3, 4, 5), 0.2)
-    p[0, 1] = [0.0, 0.3, 0.4, 0.1, 0.2]    # food, gold positive → argmax negative: wrong everywhere
-    p[0, 3] = [0.9, 0.01, 0.03, 0.01, 0.05]  # service, gold negative, NOT detected → conflict (4-way), negative (3-way, binary)
-    p[1, 2] = [0.0, 0.1, 0.1, 0.6, 0.2]    # price, gold neutral → neutral: right
-    p[2, 0] = [0.0, 0.2, 0.2, 0.1, 0.5]    # ambience, gold conflict → conflict: right (4-way only)
+    p[0, 1] = [0.0, 0.3, 0.4, 0.1, 0.2]  # food, gold positive → argmax negative: wrong everywhere
+    p[0, 3] = [
+        0.9,
+        0.01,
+        0.03,
+        0.01,
+        0.05,
+    ]  # service, gold negative, NOT detected → conflict (4-way), negative (3-way, binary)
+    p[1, 2] = [0.0, 0.1, 0.1, 0.6, 0.2]  # price, gold neutral → neutral: right
+    p[2, 0] = [0.0, 0.2, 0.2, 0.1, 0.5]  # ambience, gold conflict → conflict: right (4-way only)
     return p
 
 
@@ -77,18 +84,26 @@ def test_train_accepts_extra_polarities_such_as_conflict(tmp_path):
     from themesift.training.labels_io import LabelDataError
     from themesift.training.train import TrainConfig, train
 
-    rows = [("The food was great", ["food:positive"]), ("Awful waiter", ["service:negative"]),
-            ("Great food, rude staff", ["food:positive", "service:negative"]),
-            ("Tasty but cold food", ["food:conflict"]), ("We had dinner there", ["food:neutral"])] * 6
+    rows = [
+        ("The food was great", ["food:positive"]),
+        ("Awful waiter", ["service:negative"]),
+        ("Great food, rude staff", ["food:positive", "service:negative"]),
+        ("Tasty but cold food", ["food:conflict"]),
+        ("We had dinner there", ["food:neutral"]),
+    ] * 6
     path = tmp_path / "train.jsonl"
-    path.write_text("".join(json.dumps({"text": f"{t} #{i}", "labels": labs}) + "\n"
-                            for i, (t, labs) in enumerate(rows)), "utf-8")
+    path.write_text(
+        "".join(json.dumps({"text": f"{t} #{i}", "labels": labs}) + "\n" for i, (t, labs) in enumerate(rows)), "utf-8"
+    )
     with pytest.raises(LabelDataError, match="conflict"):
         load_labeled(path)  # the default polarities catch a typo or an unexpected value
     polarities = list(FOUR_WAY)
     assert load_labeled(path, polarities=polarities).polarities == FOUR_WAY
-    result = train(TrainConfig(data=str(path), output=str(tmp_path / "m"), family="tfidf", polarities=polarities,
-                               params={"min_df": 1}))
+    result = train(
+        TrainConfig(
+            data=str(path), output=str(tmp_path / "m"), family="tfidf", polarities=polarities, params={"min_df": 1}
+        )
+    )
     model = load_artifact(result.path)
     assert model.label_space_.polarities == FOUR_WAY
     assert model.predict_proba(["Tasty but cold food #99"]).shape == (1, 2, 5)

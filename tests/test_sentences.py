@@ -22,7 +22,7 @@ def _gold() -> list[dict]:
 def _assert_valid(text: str, sentences: list[Sentence]) -> None:
     prev_end = 0
     for s in sentences:
-        assert text[s.start:s.end] == s.text
+        assert text[s.start : s.end] == s.text
         assert s.text and s.text == s.text.strip()
         assert s.start >= prev_end, "sentences must be ordered and non-overlapping"
         prev_end = s.end
@@ -111,10 +111,44 @@ def test_sentence_is_frozen() -> None:
 def test_offsets_hold_on_random_messy_text() -> None:
     """Random mixes of bullets, brackets, quotes, emoji and newlines never break the offsets."""
     rng = random.Random(0)
-    pieces = ["Good", "pay", ".", "!!!", "?", "...", "…", "(", ")", '"', "'", "“", "”", "- ",
-              "* ", "• ", "1.", "2.", "3)", "\n", "\r\n", "  ", "😊", "👍🏽", ":)", "e.g.", "Mr.",
-              "www.x.com", "555-123-4567", "\t", "—", "10.", "ok", " "]
-    texts = ["".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(0, 30)))
-             for _ in range(2000)]
+    pieces = [
+        "Good",
+        "pay",
+        ".",
+        "!!!",
+        "?",
+        "...",
+        "…",
+        "(",
+        ")",
+        '"',
+        "'",
+        "“",
+        "”",
+        "- ",
+        "* ",
+        "• ",
+        "1.",
+        "2.",
+        "3)",
+        "\n",
+        "\r\n",
+        "  ",
+        "😊",
+        "👍🏽",
+        ":)",
+        "e.g.",
+        "Mr.",
+        "www.x.com",
+        "555-123-4567",
+        "\t",
+        "—",
+        "10.",
+        "ok",
+        " ",
+    ]
+    texts = [
+        "".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(0, 30))) for _ in range(2000)
+    ]
     for text, sents in zip(texts, split_sentences_batch(texts)):
         _assert_valid(text, sents)

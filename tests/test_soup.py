@@ -1,4 +1,5 @@
 """Weight soups of real LoRA fine-tunes on the real MiniLM: one model from several runs."""
+
 import json
 
 import numpy as np
@@ -70,26 +71,96 @@ def test_cli_soup_of_trained_artifacts(tmp_path):
     members = []
     for seed in (1, 2):
         out = tmp_path / f"run{seed}"
-        assert main(["train", "--data", str(data), "--text-column", "comment", "--family", "finetune",
-                     "--seed", str(seed), "--param", "init_seed=7", "--param", "epochs=1", "--param", "lora_r=4",
-                     "--param", "batch_size=16",
-                     "--param", "progress=false", "--param", "max_length=32", "--output", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--data",
+                    str(data),
+                    "--text-column",
+                    "comment",
+                    "--family",
+                    "finetune",
+                    "--seed",
+                    str(seed),
+                    "--param",
+                    "init_seed=7",
+                    "--param",
+                    "epochs=1",
+                    "--param",
+                    "lora_r=4",
+                    "--param",
+                    "batch_size=16",
+                    "--param",
+                    "progress=false",
+                    "--param",
+                    "max_length=32",
+                    "--output",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         members.append(out)
-    assert main(["soup", "--member", str(members[0]), "--member", str(members[1]), "--dev", str(data),
-                 "--text-column", "comment", "--output", str(tmp_path / "soup")]) == 0
+    assert (
+        main(
+            [
+                "soup",
+                "--member",
+                str(members[0]),
+                "--member",
+                str(members[1]),
+                "--dev",
+                str(data),
+                "--text-column",
+                "comment",
+                "--output",
+                str(tmp_path / "soup"),
+            ]
+        )
+        == 0
+    )
     soup = load_artifact(tmp_path / "soup")
     expected = weight_soup([load_artifact(m) for m in members])
     texts = ["The food was great but the waiter was rude.", "Way too expensive."]
     np.testing.assert_allclose(soup.predict_proba(texts), expected.predict_proba(texts), atol=1e-5)
     assert soup.family == "finetune" and soup.get_params()["init_seed"] == 7
     assert "weight soup" in (tmp_path / "soup" / "README.md").read_text("utf-8")
-    assert main(["soup", "--member", str(members[0]), "--dev", str(data), "--text-column", "comment",
-                 "--output", str(tmp_path / "one")]) != 0  # one member is not a soup
+    assert (
+        main(
+            [
+                "soup",
+                "--member",
+                str(members[0]),
+                "--dev",
+                str(data),
+                "--text-column",
+                "comment",
+                "--output",
+                str(tmp_path / "one"),
+            ]
+        )
+        != 0
+    )  # one member is not a soup
 
     # members refit on dev take their thresholds and dev scores from the soup made before the refit
     source = json.loads((tmp_path / "soup" / "thresholds.json").read_text("utf-8"))
-    assert main(["soup", "--member", str(members[1]), "--member", str(members[0]),
-                 "--thresholds-from", str(tmp_path / "soup"), "--output", str(tmp_path / "kept")]) == 0
+    assert (
+        main(
+            [
+                "soup",
+                "--member",
+                str(members[1]),
+                "--member",
+                str(members[0]),
+                "--thresholds-from",
+                str(tmp_path / "soup"),
+                "--output",
+                str(tmp_path / "kept"),
+            ]
+        )
+        == 0
+    )
     kept = load_artifact(tmp_path / "kept")
     assert dict(zip(kept.themes, kept.thresholds_.tolist())) == pytest.approx(source)
     metrics = json.loads((tmp_path / "kept" / "metrics.json").read_text("utf-8"))
@@ -97,9 +168,36 @@ def test_cli_soup_of_trained_artifacts(tmp_path):
     assert metrics["dev"] == json.loads((tmp_path / "soup" / "metrics.json").read_text("utf-8"))["dev"]
     assert "thresholds and dev scores are those of" in (tmp_path / "kept" / "README.md").read_text("utf-8")
     (tmp_path / "soup" / "thresholds.json").write_text(json.dumps({"food": 0.5}), "utf-8")
-    assert main(["soup", "--member", str(members[0]), "--member", str(members[1]),
-                 "--thresholds-from", str(tmp_path / "soup"), "--output", str(tmp_path / "bad")]) != 0
+    assert (
+        main(
+            [
+                "soup",
+                "--member",
+                str(members[0]),
+                "--member",
+                str(members[1]),
+                "--thresholds-from",
+                str(tmp_path / "soup"),
+                "--output",
+                str(tmp_path / "bad"),
+            ]
+        )
+        != 0
+    )
     assert not (tmp_path / "bad").exists()
     with pytest.raises(SystemExit):  # tuned on dev or taken from a model: one or the other
-        main(["soup", "--member", str(members[0]), "--member", str(members[1]), "--dev", str(data),
-              "--thresholds-from", str(tmp_path / "soup"), "--output", str(tmp_path / "both")])
+        main(
+            [
+                "soup",
+                "--member",
+                str(members[0]),
+                "--member",
+                str(members[1]),
+                "--dev",
+                str(data),
+                "--thresholds-from",
+                str(tmp_path / "soup"),
+                "--output",
+                str(tmp_path / "both"),
+            ]
+        )

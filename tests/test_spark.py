@@ -1,5 +1,6 @@
 """Spark scale-out on a real local[2] session: same answers as predict(), rows in order,
 input columns kept, null/empty texts flagged rather than dropped."""
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,14 @@ def spark():
     from pyspark.sql import SparkSession
 
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (SparkSession.builder.master("local[2]").appName("themesift-tests")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
-               .config("spark.executorEnv.THEMESIFT_THREADS", "1").getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("themesift-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.executorEnv.THEMESIFT_THREADS", "1")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -37,13 +43,22 @@ def frame(gold_dev) -> pd.DataFrame:
     """40 real comments plus null/blank ones, an id, and extra columns of other types."""
     texts = [r["text"] for r in gold_dev[:40]]
     texts[5:5] = ODD
-    return pd.DataFrame({"id": range(len(texts)), "group": [f"g{i % 3}" for i in range(len(texts))],
-                         "text": texts, "weight": [i / 4 for i in range(len(texts))]})
+    return pd.DataFrame(
+        {
+            "id": range(len(texts)),
+            "group": [f"g{i % 3}" for i in range(len(texts))],
+            "text": texts,
+            "weight": [i / 4 for i in range(len(texts))],
+        }
+    )
 
 
 def expected_columns(results: list[dict]) -> tuple[list, list, list]:
-    return ([r["labels"] for r in results], [{t["theme"]: t["score"] for t in r["themes"]} for r in results],
-            [r["error"] for r in results])
+    return (
+        [r["labels"] for r in results],
+        [{t["theme"]: t["score"] for t in r["themes"]} for r in results],
+        [r["error"] for r in results],
+    )
 
 
 def test_dataframe_equals_predict_in_order(spark, frame, tfidf_model_dir):
@@ -70,8 +85,9 @@ def test_evidence_column(spark, frame, tfidf_model_dir):
     rows = classify_dataframe(df, model=tfidf_model_dir, evidence=True).collect()
     expected = predict(texts, tfidf_model_dir, evidence=True)
     got = [[(e["theme"], e["text"], e["start"], e["end"]) for e in r["evidence"]] for r in rows]
-    want = [[(t["theme"], e["text"], e["start"], e["end"]) for t in r["themes"] for e in t["evidence"]]
-            for r in expected]
+    want = [
+        [(t["theme"], e["text"], e["start"], e["end"]) for t in r["themes"] for e in t["evidence"]] for r in expected
+    ]
     assert got == want and any(got)
 
 
@@ -119,9 +135,25 @@ def test_cli_creates_and_stops_its_own_session(frame, tfidf_model_dir, tmp_path)
     src, dst = tmp_path / "in.parquet", tmp_path / "out"
     frame.to_parquet(src, index=False)
     env = {**os.environ, "THEMESIFT_THREADS": "1"}
-    run = subprocess.run([sys.executable, "-m", "themesift.cli", "spark-classify", str(src), "-o", str(dst),
-                          "--master", "local[1]", "--model", str(tfidf_model_dir)],
-                         env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "themesift.cli",
+            "spark-classify",
+            str(src),
+            "-o",
+            str(dst),
+            "--master",
+            "local[1]",
+            "--model",
+            str(tfidf_model_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     out = pd.read_parquet(dst)
     assert list(out["id"]) == list(frame["id"])
@@ -136,11 +168,17 @@ def test_audience_column_on_spark_matches_predict(spark, frame, tmp_path_factory
     rows = [r for r in gold_train if r["source"].startswith("customer")][:400]
     rows += [r for r in gold_train if r["source"].startswith("employee")][:600]
     data = tmp_path_factory.mktemp("spark-aud") / "train.jsonl"
-    data.write_text("".join(json.dumps({"text": r["text"], "labels": r["labels"],
-                                        "audience": r["source"].split("-")[0]}) + "\n" for r in rows), "utf-8")
-    model = train(TrainConfig(data=str(data), output=str(data.parent / "m"), default_taxonomy=True,
-                              params={"max_iter": 300})).path
-    with_audience = frame.assign(who=(["employee", "customer", None] * len(frame))[:len(frame)])
+    data.write_text(
+        "".join(
+            json.dumps({"text": r["text"], "labels": r["labels"], "audience": r["source"].split("-")[0]}) + "\n"
+            for r in rows
+        ),
+        "utf-8",
+    )
+    model = train(
+        TrainConfig(data=str(data), output=str(data.parent / "m"), default_taxonomy=True, params={"max_iter": 300})
+    ).path
+    with_audience = frame.assign(who=(["employee", "customer", None] * len(frame))[: len(frame)])
     with_audience.loc[0, "who"] = "boss"
     out = classify_dataframe(spark.createDataFrame(with_audience), model=str(model), audience_col="who").collect()
     assert [r["id"] for r in out] == list(frame["id"])

@@ -9,6 +9,7 @@ the one documented spreadsheet rule (``formula_safe``; Excel: an empty text is a
 integers beyond 2^53 are text, numbers keep openpyxl's 16 significant digits). Examples are
 derandomized and not shrunk, so the test takes a bounded time; a failure prints its table.
 """
+
 from __future__ import annotations
 
 import csv
@@ -28,13 +29,53 @@ from themesift.nlp.table_writer import formula_safe
 from themesift.nlp.tables import read_table
 from themesift.serve.batch import ClassifyOptions, classify_file
 
-NAMES = ["id", "score", "theme", "themes", "scores", "row", "error", "warning", "polarity", "evidence", "audience",
-         "_parse_error", "themesift_error", "=cmd", "@at", "-minus", "+plus", "naïve – col", "a,b;c", 'say "hi"',
-         "Ünïcødé 名前"]
-SPECIAL = ['=HYPERLINK("http://x","y")', "+1", "-5", "-2+3", "@SUM(A1)", "\tlead", "a\rb", "a\r\nb", "\n",
-           'q"uote', "x,y;z|w", "café – naïve €", "😀 emoji", "  padded  ", "", "NA", "None", "null", "0012"]
+NAMES = [
+    "id",
+    "score",
+    "theme",
+    "themes",
+    "scores",
+    "row",
+    "error",
+    "warning",
+    "polarity",
+    "evidence",
+    "audience",
+    "_parse_error",
+    "themesift_error",
+    "=cmd",
+    "@at",
+    "-minus",
+    "+plus",
+    "naïve – col",
+    "a,b;c",
+    'say "hi"',
+    "Ünïcødé 名前",
+]
+SPECIAL = [
+    '=HYPERLINK("http://x","y")',
+    "+1",
+    "-5",
+    "-2+3",
+    "@SUM(A1)",
+    "\tlead",
+    "a\rb",
+    "a\r\nb",
+    "\n",
+    'q"uote',
+    "x,y;z|w",
+    "café – naïve €",
+    "😀 emoji",
+    "  padded  ",
+    "",
+    "NA",
+    "None",
+    "null",
+    "0012",
+]
 _TEXT_CHARS = st.characters(blacklist_categories=("Cs", "Cc"), max_codepoint=0x1F64F) | st.sampled_from(
-    list("\r\n\t\"',;|=+-@'"))
+    list("\r\n\t\"',;|=+-@'")
+)
 TEXT = st.one_of(st.sampled_from(SPECIAL), st.text(_TEXT_CHARS, max_size=30))
 BIG = st.integers(2**53 + 1, 2**63 - 1) | st.integers(-(2**63), -(2**53) - 1)
 INT = st.integers(-(2**31), 2**31)
@@ -54,8 +95,11 @@ def model(tfidf_model_dir):
 def tables(draw, fmt: str):
     n_rows = draw(st.integers(1, 7))
     names = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=4, unique=True))
-    kinds = ["text"] * len(names) if fmt in ("csv", "tsv") else [
-        draw(st.sampled_from([k for k in KINDS if fmt != "xlsx" or k != "big"])) for _ in names]  # Excel: doubles
+    kinds = (
+        ["text"] * len(names)
+        if fmt in ("csv", "tsv")
+        else [draw(st.sampled_from([k for k in KINDS if fmt != "xlsx" or k != "big"])) for _ in names]
+    )  # Excel: doubles
     columns: dict[str, list] = {}
     comment = st.text(_TEXT_CHARS, min_size=1, max_size=40) if fmt == "xlsx" else TEXT
     position = draw(st.integers(0, len(names)))
@@ -73,14 +117,16 @@ def tables(draw, fmt: str):
     return columns, dict(zip(names, kinds)), draw(st.sampled_from(["\n", "\r\n"])), draw(st.booleans())
 
 
-def _write_input(path: Path, fmt: str, columns: dict[str, list], kinds: dict[str, str], newline: str,
-                 bom: bool) -> None:
+def _write_input(
+    path: Path, fmt: str, columns: dict[str, list], kinds: dict[str, str], newline: str, bom: bool
+) -> None:
     names = list(columns)
     rows = list(zip(*columns.values()))
     if fmt in ("csv", "tsv"):
         with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
-            writer = csv.writer(fh, delimiter="\t" if fmt == "tsv" else ",", lineterminator=newline,
-                                quoting=csv.QUOTE_ALL)
+            writer = csv.writer(
+                fh, delimiter="\t" if fmt == "tsv" else ",", lineterminator=newline, quoting=csv.QUOTE_ALL
+            )
             writer.writerow(names)
             writer.writerows(rows)
     elif fmt == "jsonl":
@@ -90,8 +136,7 @@ def _write_input(path: Path, fmt: str, columns: dict[str, list], kinds: dict[str
                 record = {k: v for k, v in zip(names, row) if v is not None or not bom or i == 0}
                 fh.write(json.dumps(record, ensure_ascii=bom) + newline)
     elif fmt == "parquet":
-        types = {"text": pa.string(), "int": pa.int64(), "big": pa.int64(), "float": pa.float64(),
-                 "bool": pa.bool_()}
+        types = {"text": pa.string(), "int": pa.int64(), "big": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
         pq.write_table(pa.table({k: pa.array(v, types[kinds.get(k, "text")]) for k, v in columns.items()}), path)
     else:
         from openpyxl import Workbook
@@ -126,16 +171,25 @@ def _same(a: object, b: object) -> bool:
 
 
 def _cells(df: pd.DataFrame, name: str) -> list:
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else
-            (v.item() if hasattr(v, "item") else v) for v in df[name].astype(object)]
+    return [
+        None
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
+        else (v.item() if hasattr(v, "item") else v)
+        for v in df[name].astype(object)
+    ]
 
 
 def _check(fmt: str, columns: dict[str, list], kinds: dict[str, str], newline: str, bom: bool, model) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / f"in.{fmt}", Path(tmp) / f"out.{fmt}"
         _write_input(src, fmt, columns, kinds, newline, bom)
-        options = ClassifyOptions(text_column="comment", progress=False, language_check=False, chunk_size=3,
-                                  delimiter="," if fmt == "csv" else None)
+        options = ClassifyOptions(
+            text_column="comment",
+            progress=False,
+            language_check=False,
+            chunk_size=3,
+            delimiter="," if fmt == "csv" else None,
+        )
         summary = classify_file(src, out, model=model, options=options)
         n = len(columns["comment"])
         assert summary.rows == n
@@ -151,15 +205,21 @@ def _check(fmt: str, columns: dict[str, list], kinds: dict[str, str], newline: s
         if fmt in ("csv", "tsv"):  # an independent reader sees the same rows
             back = pd.read_csv(out, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False)
             assert len(back) == n and back.iloc[:, : len(names)].values.tolist() == [
-                [formula_safe(v) for v in row] for row in zip(*columns.values())]
+                [formula_safe(v) for v in row] for row in zip(*columns.values())
+            ]
         if fmt == "parquet":  # the input's Arrow types are kept
             assert pq.read_schema(out).types[: len(names)] == pq.read_schema(src).types
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_classify_keeps_rows_and_user_columns(fmt: str, model) -> None:
-    @settings(max_examples=25, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(tables(fmt))
     def run(table) -> None:
         _check(fmt, *table, model)

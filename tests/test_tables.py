@@ -75,8 +75,7 @@ def test_txt_is_one_comment_per_line(tmp_path: Path) -> None:
 def test_json_array_and_object_wrapper(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text(json.dumps([{"id": 1, "text": "a"}, {"id": 2, "text": "b"}]))
     (tmp_path / "b.json").write_text(json.dumps({"rows": [{"text": "x"}]}))
-    assert read_table(tmp_path / "a.json").to_dict("records") == [
-        {"id": 1, "text": "a"}, {"id": 2, "text": "b"}]
+    assert read_table(tmp_path / "a.json").to_dict("records") == [{"id": 1, "text": "a"}, {"id": 2, "text": "b"}]
     assert read_table(tmp_path / "b.json")["text"].tolist() == ["x"]
 
 
@@ -88,8 +87,7 @@ def test_cp1252_semicolon_fixture() -> None:
     assert detect_encoding(path) == "cp1252"
     df = read_table(path)
     assert list(df.columns) == ["ID", "Comment", "Score"]
-    assert df["Comment"].tolist() == [
-        "Café staff are naïve – but friendly", 'Bonus was €500, "fair" I guess', "NA"]
+    assert df["Comment"].tolist() == ["Café staff are naïve – but friendly", 'Bonus was €500, "fair" I guess', "NA"]
 
 
 def test_cp1252_file_written_here(tmp_path: Path) -> None:
@@ -123,8 +121,9 @@ def test_delimiter_sniffed_for_csv(tmp_path: Path, delim: str) -> None:
     path = tmp_path / "d.csv"
     rows = [["id", "text", "score"], ["1", "good, really; good", "5"], ["2", "bad", "1"]]
     path.write_text(
-        "\n".join(delim.join(f'"{c}"' if (delim in c or "," in c) else c for c in r)
-                  for r in rows) + "\n", encoding="utf-8")
+        "\n".join(delim.join(f'"{c}"' if (delim in c or "," in c) else c for c in r) for r in rows) + "\n",
+        encoding="utf-8",
+    )
     df = read_table(path)
     assert df.values.tolist() == rows[1:]
     assert list(df.columns) == rows[0]
@@ -172,8 +171,7 @@ def test_unterminated_quote_does_not_swallow_the_rest(tmp_path: Path) -> None:
     path.write_text('id,text\n1,"never closed\n2,fine\n3,also fine\n', encoding="utf-8")
     df = read_table(path)
     assert df["id"].tolist() == ["1", "2", "3"]
-    assert df["_parse_error"].tolist() == [
-        "line 2: bad quoting (unexpected end of data)", None, None]
+    assert df["_parse_error"].tolist() == ["line 2: bad quoting (unexpected end of data)", None, None]
 
 
 def test_malformed_jsonl_lines_are_kept_and_flagged(tmp_path: Path) -> None:
@@ -200,8 +198,7 @@ def test_unknown_extension_message(tmp_path: Path) -> None:
     with pytest.raises(TableError) as info:
         read_table(path)
     assert str(info.value) == (
-        "unsupported file type '.doc' for x.doc; use one of "
-        ".csv, .tsv, .txt, .jsonl, .json, .parquet, .xlsx"
+        "unsupported file type '.doc' for x.doc; use one of .csv, .tsv, .txt, .jsonl, .json, .parquet, .xlsx"
     )
 
 
@@ -243,8 +240,7 @@ def test_excel_sheets(tmp_path: Path) -> None:
     ws.append([None, None, None])
     ws.append([2, "world", None])
     wb.save(tmp_path / "x.xlsx")
-    assert read_table(tmp_path / "x.xlsx", sheet="Data").values.tolist() == [
-        [1, "hello"], [2, "world"]]
+    assert read_table(tmp_path / "x.xlsx", sheet="Data").values.tolist() == [[1, "hello"], [2, "world"]]
     assert list(read_table(tmp_path / "x.xlsx", sheet=1).columns) == ["id", "text"]
     assert list(read_table(tmp_path / "x.xlsx").columns) == ["note"]
     with pytest.raises(TableError, match="no sheet 'Nope'.*Intro, Data"):
@@ -256,10 +252,9 @@ def test_excel_sheets(tmp_path: Path) -> None:
 
 def test_failed_write_leaves_no_output_and_no_temp(tmp_path: Path) -> None:
     path = tmp_path / "out.csv"
-    with pytest.raises(RuntimeError):
-        with TableWriter(path) as writer:
-            writer.write(SAMPLE)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), TableWriter(path) as writer:
+        writer.write(SAMPLE)
+        raise RuntimeError("boom")
     assert _files(tmp_path) == []
 
 
@@ -268,17 +263,15 @@ def test_failed_write_keeps_existing_target(tmp_path: Path, ext: str) -> None:
     path = tmp_path / f"out{ext}"
     write_table(SAMPLE.iloc[:1], path)
     before = path.read_bytes()
-    with pytest.raises(ValueError):
-        with TableWriter(path) as writer:
-            writer.write(SAMPLE)
-            raise ValueError("half-way failure")
+    with pytest.raises(ValueError), TableWriter(path) as writer:
+        writer.write(SAMPLE)
+        raise ValueError("half-way failure")
     assert path.read_bytes() == before
     assert _files(tmp_path) == [path.name]
 
 
 def test_lists_flattened_for_text_formats_and_kept_elsewhere(tmp_path: Path) -> None:
-    df = pd.DataFrame({"id": [1, 2], "themes": [["pay", "culture"], []],
-                       "evidence": [[{"start": 0, "end": 3}], None]})
+    df = pd.DataFrame({"id": [1, 2], "themes": [["pay", "culture"], []], "evidence": [[{"start": 0, "end": 3}], None]})
     flat = flatten_lists_for_text(df)
     assert flat["themes"].tolist() == ["pay; culture", ""]
     assert flat["evidence"].tolist() == ['[{"start": 0, "end": 3}]', None]
@@ -299,11 +292,12 @@ def test_parquet_schema_from_first_chunk(tmp_path: Path) -> None:
         writer.write(pd.DataFrame({"id": [1], "note": [None], "score": [0.5]}))
         writer.write(pd.DataFrame({"id": [2], "note": ["later text"]}))  # score missing → null
     assert pq.read_table(path).to_pylist() == [
-        {"id": 1, "note": None, "score": 0.5}, {"id": 2, "note": "later text", "score": None}]
-    with pytest.raises(TableError, match="columns \\['surprise'\\]"):
-        with TableWriter(tmp_path / "q.parquet") as writer:
-            writer.write(pd.DataFrame({"id": [1]}))
-            writer.write(pd.DataFrame({"id": [2], "surprise": ["x"]}))
+        {"id": 1, "note": None, "score": 0.5},
+        {"id": 2, "note": "later text", "score": None},
+    ]
+    with pytest.raises(TableError, match="columns \\['surprise'\\]"), TableWriter(tmp_path / "q.parquet") as writer:
+        writer.write(pd.DataFrame({"id": [1]}))
+        writer.write(pd.DataFrame({"id": [2], "surprise": ["x"]}))
     assert not (tmp_path / "q.parquet").exists()
 
 
@@ -312,30 +306,26 @@ def test_later_columns_allowed_in_jsonl_only(tmp_path: Path) -> None:
         writer.write(pd.DataFrame({"id": [1], "text": ["a"]}))
         writer.write(pd.DataFrame({"text": ["b"], "id": [2], "new": ["x"]}))
     lines = (tmp_path / "o.jsonl").read_text().splitlines()
-    assert [json.loads(x) for x in lines] == [
-        {"id": 1, "text": "a"}, {"id": 2, "text": "b", "new": "x"}]
-    with pytest.raises(TableError, match="columns \\['new'\\]"):
-        with TableWriter(tmp_path / "o.csv") as writer:
-            writer.write(pd.DataFrame({"id": [1]}))
-            writer.write(pd.DataFrame({"id": [2], "new": ["x"]}))
+    assert [json.loads(x) for x in lines] == [{"id": 1, "text": "a"}, {"id": 2, "text": "b", "new": "x"}]
+    with pytest.raises(TableError, match="columns \\['new'\\]"), TableWriter(tmp_path / "o.csv") as writer:
+        writer.write(pd.DataFrame({"id": [1]}))
+        writer.write(pd.DataFrame({"id": [2], "new": ["x"]}))
     assert not (tmp_path / "o.csv").exists()
 
 
 def test_xlsx_row_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(table_writer, "XLSX_MAX_DATA_ROWS", 5)
-    with pytest.raises(TableError, match="too many rows for Excel"):
-        with TableWriter(tmp_path / "big.xlsx") as writer:
-            writer.write(pd.DataFrame({"x": range(4)}))
-            writer.write(pd.DataFrame({"x": range(2)}))
+    with pytest.raises(TableError, match="too many rows for Excel"), TableWriter(tmp_path / "big.xlsx") as writer:
+        writer.write(pd.DataFrame({"x": range(4)}))
+        writer.write(pd.DataFrame({"x": range(2)}))
     assert _files(tmp_path) == []
 
 
 def test_cannot_write_unsupported(tmp_path: Path) -> None:
     with pytest.raises(TableError, match="unsupported file type '.doc'"):
         TableWriter(tmp_path / "x.doc")
-    with pytest.raises(TableError, match="output folder does not exist"):
-        with TableWriter(tmp_path / "missing" / "x.csv"):
-            pass
+    with pytest.raises(TableError, match="output folder does not exist"), TableWriter(tmp_path / "missing" / "x.csv"):
+        pass
 
 
 # --- chunking ----------------------------------------------------------------------------------
@@ -424,8 +414,9 @@ def test_carriage_return_inside_a_field_is_quoted(tmp_path: Path) -> None:
 
 def test_integer_ids_with_blanks_keep_type_and_value(tmp_path: Path) -> None:
     ids = [9007199254740993, 9007199254740995, None, 123]
-    pq.write_table(pa.table({"employee_id": pa.array(ids, pa.int64()), "comment": list("abcd")}),
-                   tmp_path / "ids.parquet")
+    pq.write_table(
+        pa.table({"employee_id": pa.array(ids, pa.int64()), "comment": list("abcd")}), tmp_path / "ids.parquet"
+    )
     wb = Workbook()
     wb.active.append(["employee_id", "comment"])
     for i, c in zip([1001, 1002, None, 1004], "abcd"):
@@ -440,8 +431,7 @@ def test_integer_ids_with_blanks_keep_type_and_value(tmp_path: Path) -> None:
     write_table(read_table(tmp_path / "ids.xlsx"), tmp_path / "x.csv")
     write_table(df, tmp_path / "p.csv")
     assert read_table(tmp_path / "x.csv")["employee_id"].tolist() == ["1001", "1002", "", "1004"]
-    assert read_table(tmp_path / "p.csv")["employee_id"].tolist() == [
-        "9007199254740993", "9007199254740995", "", "123"]
+    assert read_table(tmp_path / "p.csv")["employee_id"].tolist() == ["9007199254740993", "9007199254740995", "", "123"]
     write_table(df, tmp_path / "out.xlsx")  # Excel holds doubles: ids above 2^53 go as text
     assert read_table(tmp_path / "out.xlsx")["employee_id"].tolist()[:2] == [str(i) for i in ids[:2]]
 
@@ -459,8 +449,10 @@ def test_user_column_named_parse_error_is_data(tmp_path: Path) -> None:
 @pytest.mark.parametrize("encoding", [None, "utf-8"])
 def test_a_few_cp1252_bytes_in_utf8_are_flagged_per_row(tmp_path: Path, encoding: str | None) -> None:
     path = tmp_path / "mixed.csv"
-    path.write_bytes(b"id,comment\n1,Caf\xc3\xa9 is great\n2,Caf\xe9 \x93quoted\x94 pay is bad\n"
-                     b"3,Na\xc3\xafve r\xc3\xa9sum\xc3\xa9\n")
+    path.write_bytes(
+        b"id,comment\n1,Caf\xc3\xa9 is great\n2,Caf\xe9 \x93quoted\x94 pay is bad\n"
+        b"3,Na\xc3\xafve r\xc3\xa9sum\xc3\xa9\n"
+    )
     assert detect_encoding(path) == "utf-8"
     df = read_table(path, encoding=encoding)
     assert df["comment"].tolist() == ["Café is great", "Café “quoted” pay is bad", "Naïve résumé"]
@@ -471,8 +463,10 @@ def test_a_few_cp1252_bytes_in_utf8_are_flagged_per_row(tmp_path: Path, encoding
 
 def test_jsonl_lone_surrogate_row_is_flagged(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
-    path.write_text('{"id":1,"comment":"Pay is bad"}\n{"id":2,"comment":"Manager \\ud83d great"}\n'
-                    '{"id":3,"comment":"ok"}\n', encoding="utf-8")
+    path.write_text(
+        '{"id":1,"comment":"Pay is bad"}\n{"id":2,"comment":"Manager \\ud83d great"}\n{"id":3,"comment":"ok"}\n',
+        encoding="utf-8",
+    )
     df = read_table(path)
     assert df["id"].tolist() == [1, 2, 3]
     assert df["comment"].tolist() == ["Pay is bad", "Manager \ufffd great", "ok"]
@@ -512,9 +506,11 @@ def _xlsx_with_sheet(path: Path, sheet_xml_parts: list[bytes]) -> Path:
     return path
 
 
-_HEAD = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
-         b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>comment</t></is>'
-         b'</c></row><row r="2"><c r="A2" t="inlineStr"><is><t>')
+_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+    b'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>comment</t></is>'
+    b'</c></row><row r="2"><c r="A2" t="inlineStr"><is><t>'
+)
 _TAIL = b"</t></is></c></row></sheetData></worksheet>"
 
 
@@ -560,13 +556,22 @@ def _mutated_xlsx(tmp_path: Path, name: str, mutate) -> Path:
 S1 = "xl/worksheets/sheet1.xml"
 
 
-@pytest.mark.parametrize("name, mutate", [
-    ("truncated_xml.xlsx", lambda n, d: d[: len(d) // 2] if n == S1 else d),
-    ("missing_sheet.xlsx", lambda n, d: None if n == S1 else d),
-    ("bad_shared_string.xlsx", lambda n, d: d.replace(b'<c r="A2" t="n">', b'<c r="A2" t="s">', 1).replace(
-        b"<v>1</v>", b"<v>999</v>", 1) if n == S1 else d),
-    ("bad_number.xlsx", lambda n, d: d.replace(b"<v>2</v>", b"<v>abc</v>", 1) if n == S1 else d),
-])
+@pytest.mark.parametrize(
+    "name, mutate",
+    [
+        ("truncated_xml.xlsx", lambda n, d: d[: len(d) // 2] if n == S1 else d),
+        ("missing_sheet.xlsx", lambda n, d: None if n == S1 else d),
+        (
+            "bad_shared_string.xlsx",
+            lambda n, d: (
+                d.replace(b'<c r="A2" t="n">', b'<c r="A2" t="s">', 1).replace(b"<v>1</v>", b"<v>999</v>", 1)
+                if n == S1
+                else d
+            ),
+        ),
+        ("bad_number.xlsx", lambda n, d: d.replace(b"<v>2</v>", b"<v>abc</v>", 1) if n == S1 else d),
+    ],
+)
 def test_corrupt_xlsx_is_one_line_error(tmp_path: Path, name: str, mutate) -> None:
     path = _mutated_xlsx(tmp_path, name, mutate)
     with pytest.raises(TableError) as info:
@@ -606,10 +611,15 @@ def test_sheet_given_as_a_string_index(tmp_path: Path) -> None:
     assert list(read_table(tmp_path / "multi.xlsx", sheet="1").columns) == ["named one"]  # a name wins
 
 
-@pytest.mark.parametrize("kwargs, flag", [
-    ({"chunksize": 0}, "--chunk-size"), ({"delimiter": ";;"}, "--delimiter"),
-    ({"encoding": "utf-16"}, "--encoding"), ({"encoding": "no-such-codec"}, "--encoding"),
-])
+@pytest.mark.parametrize(
+    "kwargs, flag",
+    [
+        ({"chunksize": 0}, "--chunk-size"),
+        ({"delimiter": ";;"}, "--delimiter"),
+        ({"encoding": "utf-16"}, "--encoding"),
+        ({"encoding": "no-such-codec"}, "--encoding"),
+    ],
+)
 def test_bad_reading_options_are_one_line_errors(tmp_path: Path, kwargs: dict, flag: str) -> None:
     path = tmp_path / "x.csv"
     path.write_text("id,comment\n1,Pay is bad\n", encoding="utf-8")
@@ -651,8 +661,13 @@ def test_sigterm_while_writing_leaves_no_temp_file(tmp_path: Path) -> None:
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    time.sleep(30)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert proc.returncode == 128 + signal.SIGTERM, proc.stderr
     assert _files(tmp_path) == ["out.csv"] and target.read_text(encoding="utf-8") == "old output"
 
@@ -663,8 +678,10 @@ def test_xlsx_cell_over_excel_limit_is_cut_and_noted(tmp_path: Path) -> None:
         writer.write(df)
     back = read_table(tmp_path / "o.xlsx")
     assert len(back["comment"][0]) == 32_767 and back["comment"][1] == "short"
-    assert back["warning"].tolist() == ["column 'comment': cut from 40,000 to 32,767 characters (Excel's cell limit)",
-                                        None]
+    assert back["warning"].tolist() == [
+        "column 'comment': cut from 40,000 to 32,767 characters (Excel's cell limit)",
+        None,
+    ]
 
 
 def test_xlsx_keeps_carriage_returns_and_control_characters(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """themesift.train / themesift.evaluate on data in memory (issue #19, item 1): real tfidf models,
 the same figures as the CLI, the file-based ``themesift train`` a thin layer over the same code."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,14 @@ from themesift.training.labels_io import LabelDataError
 FIXTURES = Path(__file__).parent / "fixtures"
 RESTAURANT = FIXTURES / "train_restaurant.csv"  # id, comment, one column per theme (food, service, price)
 
-ROWS = [("The food was cold", "food:negative"), ("Lovely food", "food:positive"),
-        ("Waiter was rude", "service:negative"), ("Friendly waiter", "service:positive"),
-        ("Cold food, rude waiter", "food:negative;service:negative"), ("We came on a Tuesday", "")]
+ROWS = [
+    ("The food was cold", "food:negative"),
+    ("Lovely food", "food:positive"),
+    ("Waiter was rude", "service:negative"),
+    ("Friendly waiter", "service:positive"),
+    ("Cold food, rude waiter", "food:negative;service:negative"),
+    ("We came on a Tuesday", ""),
+]
 
 
 def _lists(copies: int = 8) -> tuple[list[str], list[str]]:
@@ -58,8 +64,9 @@ def test_evaluate_gives_the_cli_figures(tmp_path: Path) -> None:
     model.save(tmp_path / "m")
     data = tmp_path / "test.csv"
     pd.DataFrame({"comment": texts[:12], "labels": labels[:12]}).to_csv(data, index=False)
-    assert main(["evaluate", "--model", str(tmp_path / "m"), "--data", str(data), "--json",
-                 str(tmp_path / "e.json")]) == 0
+    assert (
+        main(["evaluate", "--model", str(tmp_path / "m"), "--data", str(data), "--json", str(tmp_path / "e.json")]) == 0
+    )
     from_cli = json.loads((tmp_path / "e.json").read_text())
     assert themesift.evaluate(model, texts[:12], labels[:12]) == from_cli
     assert themesift.evaluate(str(tmp_path / "m"), pd.read_csv(data, keep_default_na=False)) == from_cli
@@ -69,8 +76,10 @@ def test_file_training_is_the_same_model_as_the_api(tmp_path: Path) -> None:
     texts, labels = _lists()
     data = tmp_path / "train.csv"
     pd.DataFrame({"text": texts, "labels": labels}).to_csv(data, index=False)
-    assert main(["train", "--data", str(data), "--output", str(tmp_path / "cli"), "--param", "min_df=1",
-                 "--seed", "3"]) == 0
+    assert (
+        main(["train", "--data", str(data), "--output", str(tmp_path / "cli"), "--param", "min_df=1", "--seed", "3"])
+        == 0
+    )
     from_cli = themesift.load_model(tmp_path / "cli")
     from_api = themesift.train(texts, labels, seed=3, min_df=1)
     probe = ["Cold food", "Friendly waiter", "Nothing to say"]
@@ -82,8 +91,10 @@ def test_evaluate_reports_gold_themes_the_model_does_not_know(tmp_path: Path, ca
     """#20 row 17 / probe E88: unknown gold themes are misses, warned about and listed apart."""
     texts, labels = _lists()
     model = themesift.train(texts, labels, min_df=1)
-    gold = [lab + (";price:negative" if lab else "price:negative") if i % 3 == 0 else lab
-            for i, lab in enumerate(labels[:12])]
+    gold = [
+        lab + (";price:negative" if lab else "price:negative") if i % 3 == 0 else lab
+        for i, lab in enumerate(labels[:12])
+    ]
     metrics = themesift.evaluate(model, texts[:12], gold)
     assert metrics["unknown_themes"] == {"price": 4}
     assert metrics["known_themes_only"] == themesift.evaluate(model, texts[:12], labels[:12])
@@ -96,11 +107,14 @@ def test_evaluate_reports_gold_themes_the_model_does_not_know(tmp_path: Path, ca
     assert "warning: 1 gold theme unknown to the model, counted as misses: price (4)" in err
 
 
-@pytest.mark.parametrize("labels, message", [
-    ([["food:positive"], ["0"]], r"row 2, column 'labels'.*'0' is a number"),
-    ([["food:positive"]], "2 texts but 1 label sets"),
-    ([["food:positive"], ["food:great"]], "unknown polarity 'great'"),
-])
+@pytest.mark.parametrize(
+    "labels, message",
+    [
+        ([["food:positive"], ["0"]], r"row 2, column 'labels'.*'0' is a number"),
+        ([["food:positive"]], "2 texts but 1 label sets"),
+        ([["food:positive"], ["food:great"]], "unknown polarity 'great'"),
+    ],
+)
 def test_bad_labels_in_memory_name_the_row(labels, message) -> None:
     with pytest.raises(LabelDataError, match=message):
         themesift.train(["Lovely food", "Cold soup"], labels)

@@ -1,5 +1,6 @@
 """Labeled data in every layout users export, errors that point at the bad cell, leak-free
 splits, and thresholds that survive a save and reload."""
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,14 @@ EXPECTED = [
     {"service:positive", "price:negative"},
     {"food:positive", "service:positive", "price:positive"},
 ]
-TEXTS = ["The pasta was great but the waiter was rude.", "We came on a Tuesday.",
-         "Prices are about what you'd expect.", "Cold soup, warm beer.",
-         "Friendly staff; the bill, however, was a shock.", "Lovely food, friendly staff, fair prices."]
+TEXTS = [
+    "The pasta was great but the waiter was rude.",
+    "We came on a Tuesday.",
+    "Prices are about what you'd expect.",
+    "Cold soup, warm beer.",
+    "Friendly staff; the bill, however, was a shock.",
+    "Lovely food, friendly staff, fair prices.",
+]
 
 
 def _as_sets(data) -> list[set[str]]:
@@ -52,8 +58,9 @@ def semicolon_xlsx(tmp_path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("source", ["train_list.jsonl", "parquet", "train_semicolon.csv", "xlsx",
-                                    "train_json_array.csv"])
+@pytest.mark.parametrize(
+    "source", ["train_list.jsonl", "parquet", "train_semicolon.csv", "xlsx", "train_json_array.csv"]
+)
 def test_labels_column_in_every_format(source, list_parquet, semicolon_xlsx):
     path = {"parquet": list_parquet, "xlsx": semicolon_xlsx}.get(source, FIXTURES / source)
     data = load_labeled(path)
@@ -73,8 +80,13 @@ def test_one_column_per_theme_named_or_detected():
 
 def test_all_layouts_hash_identically(list_parquet):
     """The same labels in another layout are the same training data, byte for byte."""
-    paths = [FIXTURES / "train_list.jsonl", list_parquet, FIXTURES / "train_json_array.csv",
-             FIXTURES / "train_semicolon.csv", FIXTURES / "train_theme_columns.csv"]
+    paths = [
+        FIXTURES / "train_list.jsonl",
+        list_parquet,
+        FIXTURES / "train_json_array.csv",
+        FIXTURES / "train_semicolon.csv",
+        FIXTURES / "train_theme_columns.csv",
+    ]
     hashes = {load_labeled(p).data_hash() for p in paths}
     assert len(hashes) == 1
 
@@ -82,17 +94,21 @@ def test_all_layouts_hash_identically(list_parquet):
 def _write_csv(tmp_path: Path, labels: list[str], name: str = "bad.csv") -> Path:
     path = tmp_path / name
     pd.DataFrame({"text": [f"comment number {i}" for i in range(len(labels))], "labels": labels}).to_csv(
-        path, index=False)
+        path, index=False
+    )
     return path
 
 
-@pytest.mark.parametrize("bad, needle", [
-    ("food:great", "great"),                         # unknown polarity
-    ("food:positive:extra", "food:positive:extra"),  # a:b:c
-    ("food:positive;food:negative", "appears twice"),  # one theme, two polarities
-    ('["food:positive"', '["food:positive"'),       # broken JSON array
-    (":positive", "no theme"),
-])
+@pytest.mark.parametrize(
+    "bad, needle",
+    [
+        ("food:great", "great"),  # unknown polarity
+        ("food:positive:extra", "food:positive:extra"),  # a:b:c
+        ("food:positive;food:negative", "appears twice"),  # one theme, two polarities
+        ('["food:positive"', '["food:positive"'),  # broken JSON array
+        (":positive", "no theme"),
+    ],
+)
 def test_bad_label_names_file_row_and_value(tmp_path, bad, needle):
     path = _write_csv(tmp_path, ["service:positive", "", bad, "price:negative"])
     with pytest.raises(LabelDataError) as err:
@@ -105,7 +121,8 @@ def test_bad_label_names_file_row_and_value(tmp_path, bad, needle):
 def test_bad_polarity_in_theme_column_names_the_cell(tmp_path):
     path = tmp_path / "cols.csv"
     pd.DataFrame({"text": ["a", "b", "c"], "food": ["positive", "", "yummy"], "price": ["", "negative", ""]}).to_csv(
-        path, index=False)
+        path, index=False
+    )
     with pytest.raises(LabelDataError, match=r"row 3, column 'food': 'yummy' is not a polarity"):
         load_labeled(path, label_columns=["food", "price"])
     with pytest.raises(LabelDataError, match=r"--label-columns \['drinks'\] not found"):
@@ -141,6 +158,7 @@ def test_blank_text_is_an_error_but_empty_labels_are_not(tmp_path):
 
 # --- splits: a duplicate never sits on both sides ---------------------------------------
 
+
 def _key(text: str) -> str:
     return " ".join(text.casefold().split())
 
@@ -169,9 +187,16 @@ def test_kfold_keeps_duplicates_in_one_fold():
 
 # --- thresholds: stored in the artifact, used after reload --------------------------------
 
+
 def test_trained_thresholds_are_stored_and_reloaded(tmp_path):
-    cfg = TrainConfig(data=str(RESTAURANT), output=str(tmp_path / "model"), text_column="comment",
-                      labels_column="labels", dev_size=0.25, seed=3)
+    cfg = TrainConfig(
+        data=str(RESTAURANT),
+        output=str(tmp_path / "model"),
+        text_column="comment",
+        labels_column="labels",
+        dev_size=0.25,
+        seed=3,
+    )
     result = train(cfg)
     stored = json.loads((result.path / "thresholds.json").read_text("utf-8"))
     assert stored == dict(zip(result.model.themes, map(float, result.model.thresholds_)))
@@ -200,8 +225,11 @@ def test_refit_trains_on_train_plus_dev_and_keeps_the_dev_thresholds(tmp_path):
     plain = train(TrainConfig(output=str(tmp_path / "plain"), **common))
     refit = train(TrainConfig(output=str(tmp_path / "refit"), refit=True, **common))
     everything = load_labeled(RESTAURANT, text_column="comment")
-    assert refit.metrics["data"]["train"]["rows"] == len(everything) == (
-        plain.metrics["data"]["train"]["rows"] + plain.metrics["data"]["dev"]["rows"])
+    assert (
+        refit.metrics["data"]["train"]["rows"]
+        == len(everything)
+        == (plain.metrics["data"]["train"]["rows"] + plain.metrics["data"]["dev"]["rows"])
+    )
     assert refit.metrics["data"]["train"]["refit"] is True
     # thresholds and dev scores come from the first model, tuned before it was refit
     assert refit.metrics["thresholds"] == plain.metrics["thresholds"]
@@ -215,9 +243,33 @@ def test_refit_trains_on_train_plus_dev_and_keeps_the_dev_thresholds(tmp_path):
 
 def test_cli_refit_runs_every_finetune_epoch_on_train_plus_dev(tmp_path):
     out = tmp_path / "ft"
-    assert main(["train", "--data", str(RESTAURANT), "--text-column", "comment", "--family", "finetune",
-                 "--param", "epochs=2", "--param", "lora_r=4", "--param", "batch_size=16", "--param", "progress=false",
-                 "--param", "max_length=32", "--refit", "--output", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(RESTAURANT),
+                "--text-column",
+                "comment",
+                "--family",
+                "finetune",
+                "--param",
+                "epochs=2",
+                "--param",
+                "lora_r=4",
+                "--param",
+                "batch_size=16",
+                "--param",
+                "progress=false",
+                "--param",
+                "max_length=32",
+                "--refit",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text("utf-8"))
     assert [row["epoch"] for row in metrics["history"]] == [1, 2]
     assert all("dev_micro_f1" not in row for row in metrics["history"])  # dev never stopped it
@@ -227,10 +279,14 @@ def test_cli_refit_runs_every_finetune_epoch_on_train_plus_dev(tmp_path):
 
 def test_exclude_and_audience_columns(tmp_path, capsys):
     src = tmp_path / "mixed.csv"
-    pd.DataFrame({"text": ["pay is poor", "great app", "slow delivery", "nice team"],
-                  "labels": ["pay_benefits:negative", "product_quality:positive", "ease_speed:negative", ""],
-                  "source": ["survey", "tweets", "reviews", "survey"],
-                  "audience": ["employee", "customer", "Customer", ""]}).to_csv(src, index=False)
+    pd.DataFrame(
+        {
+            "text": ["pay is poor", "great app", "slow delivery", "nice team"],
+            "labels": ["pay_benefits:negative", "product_quality:positive", "ease_speed:negative", ""],
+            "source": ["survey", "tweets", "reviews", "survey"],
+            "audience": ["employee", "customer", "Customer", ""],
+        }
+    ).to_csv(src, index=False)
     data = load_labeled(src, exclude=["source=tweets"])
     assert data.texts == ["pay is poor", "slow delivery", "nice team"]
     assert data.audiences == ["employee", "customer", None]
@@ -247,9 +303,12 @@ def test_exclude_and_audience_columns(tmp_path, capsys):
 def test_output_that_is_not_a_model_is_refused_before_training(tmp_path, capsys):
     """`--output ~/Documents` (a typo, the data folder) must never be deleted: refused, unless --force."""
     src = tmp_path / "train.csv"
-    pd.DataFrame({"text": ["pay is poor", "great team", "slow tools", "nice boss"] * 5,
-                  "labels": ["pay:negative", "team:positive", "tools:negative", "boss:positive"] * 5}).to_csv(
-        src, index=False)
+    pd.DataFrame(
+        {
+            "text": ["pay is poor", "great team", "slow tools", "nice boss"] * 5,
+            "labels": ["pay:negative", "team:positive", "tools:negative", "boss:positive"] * 5,
+        }
+    ).to_csv(src, index=False)
     documents = tmp_path / "Documents"
     documents.mkdir()
     (documents / "thesis.docx").write_text("years of work", "utf-8")
@@ -267,26 +326,47 @@ def test_output_that_is_not_a_model_is_refused_before_training(tmp_path, capsys)
     assert main(["train", "--data", str(src), "--output", str(tmp_path / "empty")]) == 0
     assert main(["train", "--data", str(src), "--output", str(documents), "--force"]) == 0
     assert (documents / "config.json").is_file() and not (documents / "thesis.docx").exists()
-    assert main(["ensemble", "--member", str(tmp_path / "empty"), "--member", str(documents), "--dev", str(src),
-                 "-o", str(a_file)]) == 2
+    assert (
+        main(
+            [
+                "ensemble",
+                "--member",
+                str(tmp_path / "empty"),
+                "--member",
+                str(documents),
+                "--dev",
+                str(src),
+                "-o",
+                str(a_file),
+            ]
+        )
+        == 2
+    )
     assert a_file.read_text("utf-8") == "keep me"
 
 
 # ---------------------------------------------------------------- issue #19 / #20 row 17
 
+
 def test_case_variants_of_a_theme_name_the_row(tmp_path):
     data = tmp_path / "case.csv"
-    data.write_text("text,labels\nGreat boss,manager_support:positive\nPay is low,pay:negative\n"
-                    "Boss never listens,MANAGER_SUPPORT:negative\n")
-    with pytest.raises(LabelDataError, match=r"case.csv, row 3, column 'labels': theme 'MANAGER_SUPPORT' "
-                                             r"differs only in case from 'manager_support'"):
+    data.write_text(
+        "text,labels\nGreat boss,manager_support:positive\nPay is low,pay:negative\n"
+        "Boss never listens,MANAGER_SUPPORT:negative\n"
+    )
+    with pytest.raises(
+        LabelDataError,
+        match=r"case.csv, row 3, column 'labels': theme 'MANAGER_SUPPORT' "
+        r"differs only in case from 'manager_support'",
+    ):
         load_labeled(data)
 
 
 def test_case_variant_between_train_and_dev_is_refused(tmp_path, capsys):
     train_file, dev_file = tmp_path / "train.csv", tmp_path / "dev.csv"
-    pd.DataFrame({"text": [f"Great boss {i}" for i in range(8)],
-                  "labels": ["manager_support:positive"] * 8}).to_csv(train_file, index=False)
+    pd.DataFrame({"text": [f"Great boss {i}" for i in range(8)], "labels": ["manager_support:positive"] * 8}).to_csv(
+        train_file, index=False
+    )
     pd.DataFrame({"text": ["Bad boss"], "labels": ["Manager_Support:negative"]}).to_csv(dev_file, index=False)
     rc = main(["train", "--data", str(train_file), "--dev", str(dev_file), "--output", str(tmp_path / "m")])
     err = capsys.readouterr().err
@@ -297,7 +377,8 @@ def test_case_variant_between_train_and_dev_is_refused(tmp_path, capsys):
 def test_a_labels_column_of_numbers_is_refused_naming_file_row_column(tmp_path, capsys):
     data = tmp_path / "codes.csv"
     pd.DataFrame({"text": [f"comment {i}" for i in range(60)], "labels": [str(i) for i in range(60)]}).to_csv(
-        data, index=False)
+        data, index=False
+    )
     rc = main(["train", "--data", str(data), "--output", str(tmp_path / "m")])
     err = capsys.readouterr().err
     assert rc == 2 and not (tmp_path / "m").exists()
@@ -338,17 +419,25 @@ def test_train_config_is_the_source_of_truth_flags_override_what_was_typed(tmp_p
     config = json.loads((tmp_path / "a" / "metrics.json").read_text())["config"]
     assert (config["seed"], config["dev_size"], config["params"]["min_df"]) == (7, 0.25, 1)
     assert config["text_column"] is None and config["data"] == str(data)
-    cfg.write_text(json.dumps({"data": str(data), "output": str(tmp_path / "b"), "seed": 7,
-                               "params": {"min_df": 1, "ngram_max": 1}}))
+    cfg.write_text(
+        json.dumps(
+            {"data": str(data), "output": str(tmp_path / "b"), "seed": 7, "params": {"min_df": 1, "ngram_max": 1}}
+        )
+    )
     assert main(["train", "--config", str(cfg), "--seed", "2", "--param", "ngram_max=2"]) == 0
     config = json.loads((tmp_path / "b" / "metrics.json").read_text())["config"]
     assert (config["seed"], config["params"]) == (2, {"min_df": 1, "ngram_max": 2})
 
 
-@pytest.mark.parametrize("content, needle", [
-    ("{not json", "not valid JSON"), ('{"sed": 1}', "unknown setting 'sed'"), ("[1]", "expected a JSON object"),
-    ('{"family": "tfidf"}', "--data is required"),
-])
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"sed": 1}', "unknown setting 'sed'"),
+        ("[1]", "expected a JSON object"),
+        ('{"family": "tfidf"}', "--data is required"),
+    ],
+)
 def test_bad_train_config_is_one_line(tmp_path, capsys, content, needle):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(content)
@@ -368,8 +457,13 @@ def test_dev_size_out_of_range_is_one_line_naming_the_flag(tmp_path, capsys):
 def test_one_bad_cell_in_a_detected_theme_column_is_named(tmp_path):
     """Probe L85: the file was refused as having no labels column, without naming the cell."""
     data = tmp_path / "wide.csv"
-    pd.DataFrame({"id": range(6), "text": [f"comment {i}" for i in range(6)],
-                  "pay": ["negative", "", "positive", "bad", "", "neutral"],
-                  "boss": ["", "positive", "", "", "negative", ""]}).to_csv(data, index=False)
+    pd.DataFrame(
+        {
+            "id": range(6),
+            "text": [f"comment {i}" for i in range(6)],
+            "pay": ["negative", "", "positive", "bad", "", "neutral"],
+            "boss": ["", "positive", "", "", "negative", ""],
+        }
+    ).to_csv(data, index=False)
     with pytest.raises(LabelDataError, match=r"wide.csv, row 4, column 'pay': 'bad' is not a polarity"):
         load_labeled(data)

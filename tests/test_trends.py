@@ -1,5 +1,6 @@
 """Trends (themesift.analysis.trends): a planted change is found, a null stays quiet, dates in
 export formats are read (and the ambiguous ones refused), and the CLI works on a real file."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,10 +24,14 @@ def test_planted_change_is_found_with_an_interval_that_covers_it(real_label_sets
     rng = np.random.default_rng(4)
     dates = _months(rng, len(real_label_sets))
     # from March on, 20 % more comments carry pay_benefits:negative (real comments, relabelled)
-    planted = [sorted(set(labels) | {"pay_benefits:negative"}) if d >= "2026-03" and rng.random() < 0.2
-               else labels for labels, d in zip(real_label_sets, dates)]
-    planted = [[lab for lab in labels if lab != "pay_benefits:positive" or "pay_benefits:negative" not in labels]
-               for labels in planted]
+    planted = [
+        sorted(set(labels) | {"pay_benefits:negative"}) if d >= "2026-03" and rng.random() < 0.2 else labels
+        for labels, d in zip(real_label_sets, dates)
+    ]
+    planted = [
+        [lab for lab in labels if lab != "pay_benefits:positive" or "pay_benefits:negative" not in labels]
+        for labels in planted
+    ]
     table = trends(planted, dates, period="month")
     march = table[(table["label"] == "pay_benefits:negative") & (table["period"] == "2026-03")].iloc[0]
     assert march["q_value"] < 0.05 and march["ci_low"] > 0.1
@@ -44,10 +49,27 @@ def test_null_flags_at_most_five_percent(real_label_sets):
 
 
 def test_dates_in_export_formats():
-    stamps, bad = parse_dates(["2026-03-14", "2026-03-14T09:30:00Z", "14/03/2026", "01/03/26", 46095,
-                               pd.Timestamp("2026-03-02"), "next Tuesday", "", None])
-    assert [s.strftime("%Y-%m-%d") for s in stamps[:6]] == ["2026-03-14", "2026-03-14", "2026-03-14", "2026-03-01",
-                                                          "2026-03-14", "2026-03-02"]
+    stamps, bad = parse_dates(
+        [
+            "2026-03-14",
+            "2026-03-14T09:30:00Z",
+            "14/03/2026",
+            "01/03/26",
+            46095,
+            pd.Timestamp("2026-03-02"),
+            "next Tuesday",
+            "",
+            None,
+        ]
+    )
+    assert [s.strftime("%Y-%m-%d") for s in stamps[:6]] == [
+        "2026-03-14",
+        "2026-03-14",
+        "2026-03-14",
+        "2026-03-01",
+        "2026-03-14",
+        "2026-03-02",
+    ]
     assert bad == [7, 8, 9]
     month_first, _ = parse_dates(["03/14/2026", "03/01/2026"])
     assert [s.strftime("%Y-%m-%d") for s in month_first] == ["2026-03-14", "2026-03-01"]
@@ -69,10 +91,13 @@ def test_cli_trends(tmp_path, capsys, real_label_sets):
     from themesift.cli import main
 
     rng = np.random.default_rng(6)
-    frame = pd.DataFrame({"themes": ["; ".join(x) for x in real_label_sets[:600]],
-                          "submitted": [f"{d:02d}/{m:02d}/2026" for d, m in
-                                        zip(rng.integers(13, 29, 600), rng.integers(1, 4, 600))],
-                          "error": ""})
+    frame = pd.DataFrame(
+        {
+            "themes": ["; ".join(x) for x in real_label_sets[:600]],
+            "submitted": [f"{d:02d}/{m:02d}/2026" for d, m in zip(rng.integers(13, 29, 600), rng.integers(1, 4, 600))],
+            "error": "",
+        }
+    )
     frame.loc[7, "submitted"] = "n/a"
     src, out = tmp_path / "classified.csv", tmp_path / "trends.xlsx"
     frame.to_csv(src, index=False)

@@ -1,4 +1,5 @@
 """Long comments are read whole (models.windows), with the real tokenizer and the shipped model."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,11 +44,13 @@ def test_a_single_overlong_sentence_stays_one_window(count):
 
 def test_combine_takes_the_window_where_each_theme_is_most_present():
     # 2 themes, classes (absent, positive, negative); text 0 has windows 0 and 1, text 1 one window
-    proba = np.array([
-        [[0.9, 0.1, 0.0], [0.2, 0.7, 0.1]],
-        [[0.1, 0.0, 0.9], [0.8, 0.1, 0.1]],
-        [[0.5, 0.5, 0.0], [0.5, 0.0, 0.5]],
-    ])
+    proba = np.array(
+        [
+            [[0.9, 0.1, 0.0], [0.2, 0.7, 0.1]],
+            [[0.1, 0.0, 0.9], [0.8, 0.1, 0.1]],
+            [[0.5, 0.5, 0.0], [0.5, 0.0, 0.5]],
+        ]
+    )
     out = combine_windows(proba, [0, 0, 1], 2)
     np.testing.assert_allclose(out[0, 0], [0.1, 0.0, 0.9])  # theme 0 from window 1
     np.testing.assert_allclose(out[0, 1], [0.2, 0.7, 0.1])  # theme 1 from window 0

@@ -1,4 +1,5 @@
 """themesift: sort open-text comments into themes, each with a polarity."""
+
 from __future__ import annotations
 
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
 Expected failures (bad files, bad labels, missing columns) become ``UserError`` so the
 CLI prints one line and exits 2 instead of a traceback.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,18 @@ def _user_errors():
     from themesift.nlp.tables import TableError
     from themesift.training.labels_io import LabelDataError
 
-    return (TableError, LabelDataError, LabelError, AudienceError, ModelFileError, ParamError, FileNotFoundError,
-            FileExistsError, PermissionError, IsADirectoryError)
+    return (
+        TableError,
+        LabelDataError,
+        LabelError,
+        AudienceError,
+        ModelFileError,
+        ParamError,
+        FileNotFoundError,
+        FileExistsError,
+        PermissionError,
+        IsADirectoryError,
+    )
 
 
 def _command_errors():
@@ -70,8 +81,12 @@ def _label_columns(value: str | None) -> list[str] | None:
 
 def _label_flags(args: Namespace) -> dict:
     """The shared labeled-input flags (themesift.cli._label_args) as keyword arguments."""
-    return {"text_column": args.text_column, "labels_column": args.labels_column,
-            "label_columns": _label_columns(args.label_columns), "polarities": _label_columns(args.polarities)}
+    return {
+        "text_column": args.text_column,
+        "labels_column": args.labels_column,
+        "label_columns": _label_columns(args.label_columns),
+        "polarities": _label_columns(args.polarities),
+    }
 
 
 def _writable(path: str | None, flag: str) -> None:
@@ -92,18 +107,39 @@ def cmd_predict(args: Namespace) -> int:
 def cmd_classify(args: Namespace) -> int:
     from themesift.serve.batch import ClassifyOptions, classify_file
 
-    opts = ClassifyOptions(text_column=args.text_column, layout=args.layout, evidence=args.evidence,
-                           redact=args.redact, encoding=args.encoding, sheet=args.sheet, delimiter=args.delimiter,
-                           chunk_size=args.chunk_size, max_chars=args.max_chars,
-                           language_check=not args.no_language_check, progress=not args.quiet,
-                           audience=args.audience, audience_column=args.audience_column)
+    opts = ClassifyOptions(
+        text_column=args.text_column,
+        layout=args.layout,
+        evidence=args.evidence,
+        redact=args.redact,
+        encoding=args.encoding,
+        sheet=args.sheet,
+        delimiter=args.delimiter,
+        chunk_size=args.chunk_size,
+        max_chars=args.max_chars,
+        language_check=not args.no_language_check,
+        progress=not args.quiet,
+        audience=args.audience,
+        audience_column=args.audience_column,
+    )
     summary = _run(classify_file, args.input, args.output, model=args.model, options=opts)
     print(summary.describe(), file=sys.stderr)
     return 0
 
 
-TRAIN_FLAGS = ("data", "output", "family", "dev", "test", "text_column", "labels_column", "taxonomy", "seed",
-               "dev_size", "audience_column")
+TRAIN_FLAGS = (
+    "data",
+    "output",
+    "family",
+    "dev",
+    "test",
+    "text_column",
+    "labels_column",
+    "taxonomy",
+    "seed",
+    "dev_size",
+    "audience_column",
+)
 TRAIN_SWITCHES = ("force", "refit", "default_taxonomy")
 
 
@@ -166,8 +202,17 @@ def cmd_ensemble(args: Namespace) -> int:
             raise UserError(f"--route expects AUDIENCE=W1,W2,..., got {route!r}")
         routes[audience.strip()] = _floats(values, "--route")
     try:
-        result = _run(build_ensemble, args.member, args.dev, args.output, weights=weights, routes=routes or None,
-                      test=args.test, force=args.force, **_label_flags(args))
+        result = _run(
+            build_ensemble,
+            args.member,
+            args.dev,
+            args.output,
+            weights=weights,
+            routes=routes or None,
+            test=args.test,
+            force=args.force,
+            **_label_flags(args),
+        )
     except ValueError as exc:  # weights or routes that do not fit the members: named in the message
         raise UserError(str(exc)) from None
     _print_scores(result.metrics)
@@ -179,8 +224,16 @@ def cmd_soup(args: Namespace) -> int:
     from themesift.training.ensemble import build_soup
 
     try:
-        result = _run(build_soup, args.member, args.dev, args.output, thresholds_from=args.thresholds_from,
-                      test=args.test, force=args.force, **_label_flags(args))
+        result = _run(
+            build_soup,
+            args.member,
+            args.dev,
+            args.output,
+            thresholds_from=args.thresholds_from,
+            test=args.test,
+            force=args.force,
+            **_label_flags(args),
+        )
     except ValueError as exc:  # members that cannot be averaged: named in the message
         raise UserError(str(exc)) from None
     _print_scores(result.metrics)
@@ -215,8 +268,15 @@ def cmd_evaluate(args: Namespace) -> int:
         from themesift.training.report import write_evaluation_report
 
         other = _run(load_model, args.compare) if args.compare else None
-        metrics = _run(write_evaluation_report, model, data, args.report, other=other,
-                       names=(args.model, args.compare), by=segments)
+        metrics = _run(
+            write_evaluation_report,
+            model,
+            data,
+            args.report,
+            other=other,
+            names=(args.model, args.compare),
+            by=segments,
+        )
     elif segments:
         metrics = evaluate_by(model, data.texts, data.label_sets, segments)
     else:
@@ -242,8 +302,15 @@ def cmd_evaluate(args: Namespace) -> int:
 def cmd_cv(args: Namespace) -> int:
     from themesift.training.crossval import cross_validate, format_cv
 
-    result = _run(cross_validate, args.data, family=args.family, folds=args.folds, params=_params(args.param),
-                  seed=args.seed, **_label_flags(args))
+    result = _run(
+        cross_validate,
+        args.data,
+        family=args.family,
+        folds=args.folds,
+        params=_params(args.param),
+        seed=args.seed,
+        **_label_flags(args),
+    )
     print(format_cv(result))
     if args.json:
         from themesift.models.artifact import write_json
@@ -255,8 +322,17 @@ def cmd_cv(args: Namespace) -> int:
 def cmd_report(args: Namespace) -> int:
     from themesift.report import write_report
 
-    _run(write_report, args.predictions, args.output, by=args.by, min_group_size=args.min_group_size,
-         redact=args.redact, text_column=args.text_column, tables_path=args.tables, title=args.title)
+    _run(
+        write_report,
+        args.predictions,
+        args.output,
+        by=args.by,
+        min_group_size=args.min_group_size,
+        redact=args.redact,
+        text_column=args.text_column,
+        tables_path=args.tables,
+        title=args.title,
+    )
     print(f"report written to {args.output}", file=sys.stderr)
     return 0
 
@@ -271,25 +347,44 @@ def cmd_drivers(args: Namespace) -> int:
         raise UserError(str(exc)) from None
     attrs = table.attrs
     unit = "NPS points" if args.score_type == "nps" else f"points of {args.score}"
-    print(f"{attrs['n_scored']} scored comments, mean {attrs['mean_score']:.2f}; impact in {unit}, "
-          "95% interval, q = Benjamini-Hochberg")
+    print(
+        f"{attrs['n_scored']} scored comments, mean {attrs['mean_score']:.2f}; impact in {unit}, "
+        "95% interval, q = Benjamini-Hochberg"
+    )
     if attrs["n_excluded"]:
         rows = ", ".join(map(str, attrs["excluded_rows"][:10])) + (" ..." if attrs["n_excluded"] > 10 else "")
         print(f"left out: {attrs['n_excluded']} rows with a blank or non-numeric {args.score!r} (rows {rows})")
     shown = table[table["estimated"]]
     for r in shown.itertuples():
         mark = "*" if r.q_value < 0.05 else " "
-        print(f"{mark} {r.label:<36} n={r.n:<6} impact {r.impact:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
-              f"  q={r.q_value:.3g}")
+        print(
+            f"{mark} {r.label:<36} n={r.n:<6} impact {r.impact:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
+            f"  q={r.q_value:.3g}"
+        )
     small = table[~table["estimated"]]
     if len(small):
-        print(f"not estimated (fewer than {args.min_count} scored comments): "
-              + ", ".join(f"{r.label} ({r.n})" for r in small.itertuples()))
+        print(
+            f"not estimated (fewer than {args.min_count} scored comments): "
+            + ", ".join(f"{r.label} ({r.n})" for r in small.itertuples())
+        )
     if args.output:
         from themesift.nlp.table_writer import write_table
 
-        rounded = table.round({c: 4 for c in ("share", "mean_with", "mean_without", "impact", "ci_low", "ci_high",
-                                               "score_without", "delta_without")})
+        rounded = table.round(
+            {
+                c: 4
+                for c in (
+                    "share",
+                    "mean_with",
+                    "mean_without",
+                    "impact",
+                    "ci_low",
+                    "ci_high",
+                    "score_without",
+                    "delta_without",
+                )
+            }
+        )
         _run(write_table, rounded, args.output)
         print(f"drivers written to {args.output}", file=sys.stderr)
     return 0
@@ -313,13 +408,18 @@ def cmd_trends(args: Namespace) -> int:
     if moved.empty:
         print("no significant change (every q >= 0.05)")
     for r in moved.itertuples():
-        print(f"* {r.label:<36} {r.previous_period} -> {r.period}: {r.previous_share:.1%} -> {r.share:.1%} "
-              f"({r.change:+.1%} [{r.ci_low:+.1%}, {r.ci_high:+.1%}], q={r.q_value:.3g})")
+        print(
+            f"* {r.label:<36} {r.previous_period} -> {r.period}: {r.previous_share:.1%} -> {r.share:.1%} "
+            f"({r.change:+.1%} [{r.ci_low:+.1%}, {r.ci_high:+.1%}], q={r.q_value:.3g})"
+        )
     if args.output:
         from themesift.nlp.table_writer import write_table
 
-        _run(write_table, table.round({c: 4 for c in ("share", "previous_share", "change", "ci_low", "ci_high")}),
-             args.output)
+        _run(
+            write_table,
+            table.round({c: 4 for c in ("share", "previous_share", "change", "ci_low", "ci_high")}),
+            args.output,
+        )
         print(f"trends written to {args.output}", file=sys.stderr)
     return 0
 
@@ -331,23 +431,37 @@ def cmd_link(args: Namespace) -> int:
     if args.lag and args.time is None:
         raise UserError("--lag needs --time (the date column that defines the periods)")
     try:
-        table = _run(link_from_files, args.employee, args.customer, args.unit, time=args.time, period=args.period,
-                     lag=args.lag, dayfirst=None, employee_scores=args.employee_score,
-                     customer_scores=args.customer_score, min_units=args.min_units,
-                     min_group_size=args.min_group_size)
+        table = _run(
+            link_from_files,
+            args.employee,
+            args.customer,
+            args.unit,
+            time=args.time,
+            period=args.period,
+            lag=args.lag,
+            dayfirst=None,
+            employee_scores=args.employee_score,
+            customer_scores=args.customer_score,
+            min_units=args.min_units,
+            min_group_size=args.min_group_size,
+        )
     except AnalysisError as exc:
         raise UserError(str(exc)) from None
     small = table.attrs["small_units"]
     what = "unit-periods" if args.time else "units"
-    print(f"{table.attrs['n_units']} {what} with at least {args.min_group_size} comments on both sides "
-          f"(left out as too small: {small['employee']} employee, {small['customer']} customer); "
-          "units, not people; correlation, not cause")
+    print(
+        f"{table.attrs['n_units']} {what} with at least {args.min_group_size} comments on both sides "
+        f"(left out as too small: {small['employee']} employee, {small['customer']} customer); "
+        "units, not people; correlation, not cause"
+    )
     strong = table[table["q_value"] < 0.05]
     if strong.empty:
         print("no significant link (every q >= 0.05)")
     for r in strong.head(15).itertuples():
-        print(f"* {r.employee_theme:<32} ~ {r.customer_theme:<28} rho {r.rho:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
-              f"  q={r.q_value:.3g}")
+        print(
+            f"* {r.employee_theme:<32} ~ {r.customer_theme:<28} rho {r.rho:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
+            f"  q={r.q_value:.3g}"
+        )
     if args.output:
         from themesift.nlp.table_writer import write_table
 
@@ -362,8 +476,15 @@ def cmd_discover(args: Namespace) -> int:
 
     topics = args.topics if args.topics == "auto" else _int_flag(args.topics, "--topics")
     try:
-        table = _run(discover_from_file, args.input, text_column=args.text_column, model=args.model,
-                     uncovered_only=args.uncovered_only, n_topics=topics, seed=args.seed)
+        table = _run(
+            discover_from_file,
+            args.input,
+            text_column=args.text_column,
+            model=args.model,
+            uncovered_only=args.uncovered_only,
+            n_topics=topics,
+            seed=args.seed,
+        )
     except AnalysisError as exc:
         raise UserError(str(exc)) from None
     scope = "comments no theme covers" if args.uncovered_only else "comments"
@@ -399,14 +520,32 @@ def cmd_serve(args: Namespace) -> int:
 def cmd_spark_classify(args: Namespace) -> int:
     from themesift.serve.spark import classify_path
 
-    _run(classify_path, args.input, args.output, master=args.master, text_col=args.text_column, model=args.model,
-         audience=args.audience, audience_col=args.audience_column)
+    _run(
+        classify_path,
+        args.input,
+        args.output,
+        master=args.master,
+        text_col=args.text_column,
+        model=args.model,
+        audience=args.audience,
+        audience_col=args.audience_column,
+    )
     return 0
 
 
 COMMANDS = {
-    "predict": cmd_predict, "classify": cmd_classify, "train": cmd_train, "evaluate": cmd_evaluate,
-    "cv": cmd_cv, "ensemble": cmd_ensemble, "soup": cmd_soup, "report": cmd_report, "serve": cmd_serve,
-    "spark-classify": cmd_spark_classify, "drivers": cmd_drivers, "trends": cmd_trends, "link": cmd_link,
+    "predict": cmd_predict,
+    "classify": cmd_classify,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "cv": cmd_cv,
+    "ensemble": cmd_ensemble,
+    "soup": cmd_soup,
+    "report": cmd_report,
+    "serve": cmd_serve,
+    "spark-classify": cmd_spark_classify,
+    "drivers": cmd_drivers,
+    "trends": cmd_trends,
+    "link": cmd_link,
     "discover": cmd_discover,
 }

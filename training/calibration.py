@@ -4,6 +4,7 @@ Why: per-theme thresholds and any downstream "only show confident themes" rule a
 score of 0.8 means right about 80% of the time. The reliability table shows where that
 holds and where it does not, for theme presence and for the polarity chosen.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,8 +33,13 @@ def expected_calibration_error(presence_scores: np.ndarray, gold_present: np.nda
     for b in range(n_bins):
         mask = which == b
         count = int(mask.sum())
-        row = {"lower": round(float(edges[b]), 4), "upper": round(float(edges[b + 1]), 4), "count": count,
-               "mean_confidence": None, "accuracy": None}
+        row = {
+            "lower": round(float(edges[b]), 4),
+            "upper": round(float(edges[b + 1]), 4),
+            "count": count,
+            "mean_confidence": None,
+            "accuracy": None,
+        }
         if count:
             mean_conf, acc = float(conf[mask].mean()), float(hit[mask].mean())
             gap = abs(acc - mean_conf)
@@ -42,8 +48,14 @@ def expected_calibration_error(presence_scores: np.ndarray, gold_present: np.nda
             row.update(mean_confidence=round(mean_conf, 4), accuracy=round(acc, 4))
         bins.append(row)
     brier = float(np.mean((conf - hit) ** 2)) if conf.size else None
-    return {"n": int(conf.size), "n_bins": n_bins, "ece": round(ece, 4), "mce": round(mce, 4),
-            "brier": None if brier is None else round(brier, 4), "bins": bins}
+    return {
+        "n": int(conf.size),
+        "n_bins": n_bins,
+        "ece": round(ece, 4),
+        "mce": round(mce, 4),
+        "brier": None if brier is None else round(brier, 4),
+        "bins": bins,
+    }
 
 
 def polarity_confidence(proba: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,5 +80,7 @@ def calibration_report(proba: np.ndarray, y: np.ndarray, n_bins: int = 10) -> di
     """
     presence = 1.0 - proba[:, :, 0]
     confidence, correct = polarity_confidence(proba, y)
-    return {"presence": expected_calibration_error(presence, y != 0, n_bins),
-            "polarity": expected_calibration_error(confidence, correct, n_bins)}
+    return {
+        "presence": expected_calibration_error(presence, y != 0, n_bins),
+        "polarity": expected_calibration_error(confidence, correct, n_bins),
+    }

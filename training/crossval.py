@@ -4,6 +4,7 @@ Each fold runs the same path as ``themesift train``: a seeded, stratified dev sl
 carved out of the fold's training part (never out of the held-out fold) for early
 stopping and per-theme thresholds, so the held-out fold stays unseen by every choice.
 """
+
 from __future__ import annotations
 
 import time
@@ -39,15 +40,28 @@ def _summary(fold_metrics: list[dict]) -> dict:
                 values = np.array([m[level][avg][stat] for m in fold_metrics], dtype=float)
                 std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
                 out.setdefault(level, {}).setdefault(avg, {})[stat] = {
-                    "mean": round(float(values.mean()), 4), "std": round(std, 4),
-                    "min": round(float(values.min()), 4), "max": round(float(values.max()), 4)}
+                    "mean": round(float(values.mean()), 4),
+                    "std": round(std, 4),
+                    "min": round(float(values.min()), 4),
+                    "max": round(float(values.max()), 4),
+                }
     return out
 
 
-def cross_validate(data: str | Path | LabeledData, *, family: str = "tfidf", folds: int = 5,
-                   params: dict | None = None, seed: int = 0, text_column: str | None = None,
-                   labels_column: str | None = "labels", label_columns: Sequence[str] | None = None,
-                   polarities: Sequence[str] | None = None, dev_size: float = 0.1, progress: bool = True) -> dict:
+def cross_validate(
+    data: str | Path | LabeledData,
+    *,
+    family: str = "tfidf",
+    folds: int = 5,
+    params: dict | None = None,
+    seed: int = 0,
+    text_column: str | None = None,
+    labels_column: str | None = "labels",
+    label_columns: Sequence[str] | None = None,
+    polarities: Sequence[str] | None = None,
+    dev_size: float = 0.1,
+    progress: bool = True,
+) -> dict:
     """Train ``family`` on each of ``folds`` stratified folds; per-fold and mean ± std scores.
 
     Folds come from :func:`themesift.training.splits.kfold` (multi-label iterative
@@ -59,8 +73,13 @@ def cross_validate(data: str | Path | LabeledData, *, family: str = "tfidf", fol
     if folds < 2:
         raise LabelDataError(f"--folds: cross-validation needs at least 2 folds, got {folds}")
     if not isinstance(data, LabeledData):
-        data = load_labeled(data, text_column=text_column, labels_column=labels_column, label_columns=label_columns,
-                            polarities=polarities)
+        data = load_labeled(
+            data,
+            text_column=text_column,
+            labels_column=labels_column,
+            label_columns=label_columns,
+            polarities=polarities,
+        )
     space = LabelSpace.from_label_sets(data.label_sets, data.polarities)
     if not space.themes:
         raise LabelDataError(f"{data.source or 'data'}: no labels at all, nothing to cross-validate")
@@ -73,8 +92,9 @@ def cross_validate(data: str | Path | LabeledData, *, family: str = "tfidf", fol
     per_fold, fold_metrics = [], []
     started = time.time()
     splits = kfold(data.texts, data.label_sets, folds=folds, seed=seed)
-    for k, (train_idx, test_idx) in enumerate(tqdm(splits, total=folds, desc="cv folds", unit="fold",
-                                                   disable=not progress)):
+    for k, (train_idx, test_idx) in enumerate(
+        tqdm(splits, total=folds, desc="cv folds", unit="fold", disable=not progress)
+    ):
         fold_start = time.time()
         train_part, held = data.subset(train_idx), data.subset(test_idx)
         fit_i, dev_i = train_test_split(train_part.texts, train_part.label_sets, test_size=dev_size, seed=seed + k)
@@ -87,15 +107,27 @@ def cross_validate(data: str | Path | LabeledData, *, family: str = "tfidf", fol
             oof[int(i)] = labels
         metrics = evaluate_label_sets(held.label_sets, pred, themes=space.themes)
         fold_metrics.append(metrics)
-        per_fold.append({
-            "fold": k + 1, "train_rows": len(fit), "dev_rows": len(dev), "test_rows": len(held),
-            "test_hash": held.data_hash(), "exact_match": metrics["exact_match"], **_headline(metrics),
-            "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
-            "seconds": round(time.time() - fold_start, 2)})
+        per_fold.append(
+            {
+                "fold": k + 1,
+                "train_rows": len(fit),
+                "dev_rows": len(dev),
+                "test_rows": len(held),
+                "test_hash": held.data_hash(),
+                "exact_match": metrics["exact_match"],
+                **_headline(metrics),
+                "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
+                "seconds": round(time.time() - fold_start, 2),
+            }
+        )
     done = [i for i, p in enumerate(oof) if p is not None]
     pooled = evaluate_label_sets([data.label_sets[i] for i in done], [oof[i] for i in done], themes=space.themes)
     return {
-        "family": family, "params": params, "folds": folds, "seed": seed, "dev_size": dev_size,
+        "family": family,
+        "params": params,
+        "folds": folds,
+        "seed": seed,
+        "dev_size": dev_size,
         "data": {"source": data.source, "rows": len(data), "hash": data.data_hash()},
         "themes": list(space.themes),
         "fold_results": per_fold,
@@ -109,19 +141,26 @@ def format_cv(result: dict) -> str:
     """A terminal table: one row per fold, then mean ± std, for micro/macro F1 at both levels."""
     cols = [(level, avg) for level in LEVELS for avg in AVERAGES]
     head = "".join(f"{('th:pol' if lv == 'theme_polarity' else 'theme') + ' ' + avg + ' F1':>18}" for lv, avg in cols)
-    lines = [f"{result['family']} · {result['folds']} folds · seed {result['seed']} · {result['data']['rows']} rows "
-             f"· {result['data']['hash'][:19]}", "",
-             f"{'fold':<8}{'train':>7}{'dev':>6}{'test':>6}{head}"]
+    lines = [
+        f"{result['family']} · {result['folds']} folds · seed {result['seed']} · {result['data']['rows']} rows "
+        f"· {result['data']['hash'][:19]}",
+        "",
+        f"{'fold':<8}{'train':>7}{'dev':>6}{'test':>6}{head}",
+    ]
     for fold in result["fold_results"]:
         cells = "".join(f"{fold[lv][avg]['f1']:>18.3f}" for lv, avg in cols)
         lines.append(f"{fold['fold']:<8}{fold['train_rows']:>7}{fold['dev_rows']:>6}{fold['test_rows']:>6}{cells}")
     summary = result["summary"]
-    cells = "".join(f"{summary[lv][avg]['f1']['mean']:>10.3f} ± {summary[lv][avg]['f1']['std']:<5.3f}"
-                    for lv, avg in cols)
+    cells = "".join(
+        f"{summary[lv][avg]['f1']['mean']:>10.3f} ± {summary[lv][avg]['f1']['std']:<5.3f}" for lv, avg in cols
+    )
     lines.append(f"{'mean±std':<27}{cells}")
     oof = result["out_of_fold"]
     m = oof["metrics"]
-    lines += ["", f"out-of-fold ({oof['predictions']} predictions, pooled): "
-                  f"theme micro F1 {m['theme']['micro']['f1']:.3f}, theme:polarity micro F1 "
-                  f"{m['theme_polarity']['micro']['f1']:.3f}; std is over folds (ddof=1)"]
+    lines += [
+        "",
+        f"out-of-fold ({oof['predictions']} predictions, pooled): "
+        f"theme micro F1 {m['theme']['micro']['f1']:.3f}, theme:polarity micro F1 "
+        f"{m['theme_polarity']['micro']['f1']:.3f}; std is over folds (ddof=1)",
+    ]
     return "\n".join(lines)

@@ -1,4 +1,5 @@
 """Labeled data in: any supported table with a text column and labels in one of three layouts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,22 +36,40 @@ class LabeledData:
         return "sha256:" + h.hexdigest()
 
     def subset(self, idx: Sequence[int]) -> LabeledData:
-        return LabeledData([self.texts[i] for i in idx], [self.label_sets[i] for i in idx], self.source,
-                           self.polarities, None if self.audiences is None else [self.audiences[i] for i in idx])
+        return LabeledData(
+            [self.texts[i] for i in idx],
+            [self.label_sets[i] for i in idx],
+            self.source,
+            self.polarities,
+            None if self.audiences is None else [self.audiences[i] for i in idx],
+        )
 
     def __add__(self, other: LabeledData) -> LabeledData:
         audiences = None
         if self.audiences is not None or other.audiences is not None:
             audiences = (self.audiences or [None] * len(self)) + (other.audiences or [None] * len(other))
-        return LabeledData(self.texts + other.texts, self.label_sets + other.label_sets,
-                           f"{self.source} + {other.source}", self.polarities, audiences)
+        return LabeledData(
+            self.texts + other.texts,
+            self.label_sets + other.label_sets,
+            f"{self.source} + {other.source}",
+            self.polarities,
+            audiences,
+        )
 
 
-def load_labeled(path: str | Path, *, text_column: str | None = None, labels_column: str | None = "labels",
-                 label_columns: Sequence[str] | None = None, label_space: LabelSpace | None = None,
-                 encoding: str | None = None, polarities: Sequence[str] | None = None,
-                 audience_column: str | None = None, exclude: Sequence[str] = (),
-                 known_themes: Sequence[str] | None = None) -> LabeledData:
+def load_labeled(
+    path: str | Path,
+    *,
+    text_column: str | None = None,
+    labels_column: str | None = "labels",
+    label_columns: Sequence[str] | None = None,
+    label_space: LabelSpace | None = None,
+    encoding: str | None = None,
+    polarities: Sequence[str] | None = None,
+    audience_column: str | None = None,
+    exclude: Sequence[str] = (),
+    known_themes: Sequence[str] | None = None,
+) -> LabeledData:
     """Read texts and label sets from a file; every bad value is an error naming file, row and value.
 
     See :func:`labeled_from_frame` for the layouts and options.
@@ -63,16 +82,33 @@ def load_labeled(path: str | Path, *, text_column: str | None = None, labels_col
         if len(bad):
             raise LabelDataError(f"{source}: {bad[marker].iloc[0]}")
         frame = frame.drop(columns=[marker])
-    return labeled_from_frame(frame, source, text_column=text_column, labels_column=labels_column,
-                              label_columns=label_columns, label_space=label_space, polarities=polarities,
-                              audience_column=audience_column, exclude=exclude, known_themes=known_themes)
+    return labeled_from_frame(
+        frame,
+        source,
+        text_column=text_column,
+        labels_column=labels_column,
+        label_columns=label_columns,
+        label_space=label_space,
+        polarities=polarities,
+        audience_column=audience_column,
+        exclude=exclude,
+        known_themes=known_themes,
+    )
 
 
-def labeled_from_frame(frame, source: str = "data", *, text_column: str | None = None,
-                       labels_column: str | None = "labels", label_columns: Sequence[str] | None = None,
-                       label_space: LabelSpace | None = None, polarities: Sequence[str] | None = None,
-                       audience_column: str | None = None, exclude: Sequence[str] = (),
-                       known_themes: Sequence[str] | None = None) -> LabeledData:
+def labeled_from_frame(
+    frame,
+    source: str = "data",
+    *,
+    text_column: str | None = None,
+    labels_column: str | None = "labels",
+    label_columns: Sequence[str] | None = None,
+    label_space: LabelSpace | None = None,
+    polarities: Sequence[str] | None = None,
+    audience_column: str | None = None,
+    exclude: Sequence[str] = (),
+    known_themes: Sequence[str] | None = None,
+) -> LabeledData:
     """Texts and label sets from a table (a file read, or a DataFrame given to ``themesift.train``).
 
     Labels come from ``labels_column`` (a list or ``;``-separated ``theme:polarity``), or
@@ -97,22 +133,25 @@ def labeled_from_frame(frame, source: str = "data", *, text_column: str | None =
     if label_columns:
         missing = [c for c in label_columns if c not in frame.columns]
         if missing:
-            raise LabelDataError(f"{source}: --label-columns {missing} not found; columns are "
-                                 f"{list(frame.columns)}")
+            raise LabelDataError(f"{source}: --label-columns {missing} not found; columns are {list(frame.columns)}")
         label_sets = parse_theme_columns(frame, label_columns, source=source, polarities=pols)
     elif labels_column and labels_column in frame.columns:
-        label_sets = parse_label_column(frame[labels_column].tolist(), source=source, column=labels_column,
-                                        polarities=pols)
+        label_sets = parse_label_column(
+            frame[labels_column].tolist(), source=source, column=labels_column, polarities=pols
+        )
     else:
         others = [c for c in frame.columns if c not in (text_column, audience_column, "audience")]
         known = set(known_themes if known_themes is not None else (label_space.themes if label_space else ()))
         detected = [c for c in others if c in known or is_polarity_column(frame[c].tolist(), pols)]
         uses_known = any(c in known for c in detected)
-        if not detected or (not uses_known and len(detected) != len(
-                [c for c in others if str(c).lower() not in ("id", "source")])):
+        if not detected or (
+            not uses_known and len(detected) != len([c for c in others if str(c).lower() not in ("id", "source")])
+        ):
             _near_theme_column(frame, [c for c in others if c not in detected], pols, source)
-            raise LabelDataError(f"{source}: no labels column {labels_column!r}; columns are {list(frame.columns)} "
-                                 "(use --labels-column, or --label-columns for one column per theme)")
+            raise LabelDataError(
+                f"{source}: no labels column {labels_column!r}; columns are {list(frame.columns)} "
+                "(use --labels-column, or --label-columns for one column per theme)"
+            )
         label_sets = parse_theme_columns(frame, detected, source=source, polarities=pols)
     texts = []
     for i, value in enumerate(frame[text_column].tolist()):
@@ -134,14 +173,21 @@ def _near_theme_column(frame, columns: Sequence[str], polarities: Sequence[str],
         good = sum(isinstance(v, str) and v.strip().lower() in polarities for _, v in filled)
         if filled and good >= max(1, len(filled) // 2) and good < len(filled):
             i, bad = next((i, v) for i, v in filled if not (isinstance(v, str) and v.strip().lower() in polarities))
-            raise LabelDataError(f"{source}, row {i + 1}, column {column!r}: {bad!r} is not a polarity "
-                                 f"({', '.join(polarities)}) or blank, in what looks like a theme column "
-                                 "(or name the labels with --labels-column / --label-columns)")
+            raise LabelDataError(
+                f"{source}, row {i + 1}, column {column!r}: {bad!r} is not a polarity "
+                f"({', '.join(polarities)}) or blank, in what looks like a theme column "
+                "(or name the labels with --labels-column / --label-columns)"
+            )
 
 
-def labeled_from_lists(texts: Sequence[str], labels: Sequence, *, source: str = "labels",
-                       polarities: Sequence[str] | None = None,
-                       label_space: LabelSpace | None = None) -> LabeledData:
+def labeled_from_lists(
+    texts: Sequence[str],
+    labels: Sequence,
+    *,
+    source: str = "labels",
+    polarities: Sequence[str] | None = None,
+    label_space: LabelSpace | None = None,
+) -> LabeledData:
     """Texts and labels given in memory (``themesift.train(texts, labels)``): each labels item a
     list of ``theme:polarity`` strings or one ``;``-separated string; errors name the row."""
     texts, labels = list(texts), list(labels)
@@ -167,8 +213,10 @@ def _check_in_space(label_sets: list[list[str]], label_space: LabelSpace, source
             theme = label.split(":")[0]
             if theme not in label_space.themes:
                 hint = f"; did you mean {by_case[theme.casefold()]!r}?" if theme.casefold() in by_case else ""
-                raise LabelDataError(f"{source}, row {i + 1}: theme {theme!r} is not in the taxonomy "
-                                     f"({', '.join(label_space.themes)}){hint}")
+                raise LabelDataError(
+                    f"{source}, row {i + 1}: theme {theme!r} is not in the taxonomy "
+                    f"({', '.join(label_space.themes)}){hint}"
+                )
 
 
 def _drop_excluded(frame, exclude: Sequence[str], source: str):
@@ -192,8 +240,7 @@ def _audiences(frame, column: str | None, source: str) -> list[str | None] | Non
             return None
         column = "audience"
     if column not in frame.columns:
-        raise LabelDataError(f"{source}: --audience-column {column!r} not found; columns are "
-                             f"{list(frame.columns)}")
+        raise LabelDataError(f"{source}: --audience-column {column!r} not found; columns are {list(frame.columns)}")
     out = []
     for i, value in enumerate(frame[column].tolist()):
         try:

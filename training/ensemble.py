@@ -1,5 +1,6 @@
 """Combine trained artifacts into one, thresholds tuned on dev: an ensemble (probabilities
 averaged, every member runs) or a weight soup (weights averaged, one model runs)."""
+
 from __future__ import annotations
 
 import time
@@ -28,11 +29,20 @@ class CombinedResult:
     path: Path
 
 
-def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str | Path, *,
-                   weights: Sequence[float] | None = None, routes: dict[str, Sequence[float]] | None = None,
-                   test: str | Path | None = None, text_column: str | None = None,
-                   labels_column: str = "labels", label_columns: Sequence[str] | None = None,
-                   polarities: Sequence[str] | None = None, force: bool = False) -> CombinedResult:
+def build_ensemble(
+    members: Sequence[str | Path],
+    dev: str | Path,
+    output: str | Path,
+    *,
+    weights: Sequence[float] | None = None,
+    routes: dict[str, Sequence[float]] | None = None,
+    test: str | Path | None = None,
+    text_column: str | None = None,
+    labels_column: str = "labels",
+    label_columns: Sequence[str] | None = None,
+    polarities: Sequence[str] | None = None,
+    force: bool = False,
+) -> CombinedResult:
     """Average ``members``' probabilities (weighted; per audience with ``routes``), tune per-theme
     thresholds on ``dev``, save."""
     if len(members) < 2:
@@ -44,17 +54,30 @@ def build_ensemble(members: Sequence[str | Path], dev: str | Path, output: str |
     extra = {"weights": list(model._weights())}
     if routes:
         extra["routes"] = {a: list(model._weights(a)) for a in routes}
-    read = {"text_column": text_column, "labels_column": labels_column, "label_columns": label_columns,
-            "polarities": polarities}
-    return _tune_and_save(model, "ensemble", members, models, started, dev, output, test=test, read=read,
-                          extra=extra, force=force)
+    read = {
+        "text_column": text_column,
+        "labels_column": labels_column,
+        "label_columns": label_columns,
+        "polarities": polarities,
+    }
+    return _tune_and_save(
+        model, "ensemble", members, models, started, dev, output, test=test, read=read, extra=extra, force=force
+    )
 
 
-def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: str | Path, *,
-               thresholds_from: str | Path | None = None, test: str | Path | None = None,
-               text_column: str | None = None, labels_column: str = "labels",
-               label_columns: Sequence[str] | None = None, polarities: Sequence[str] | None = None,
-               force: bool = False) -> CombinedResult:
+def build_soup(
+    members: Sequence[str | Path],
+    dev: str | Path | None,
+    output: str | Path,
+    *,
+    thresholds_from: str | Path | None = None,
+    test: str | Path | None = None,
+    text_column: str | None = None,
+    labels_column: str = "labels",
+    label_columns: Sequence[str] | None = None,
+    polarities: Sequence[str] | None = None,
+    force: bool = False,
+) -> CombinedResult:
     """Average the weights of finetune ``members`` that share an ``init_seed`` (finetune_soup), tune
     per-theme thresholds on ``dev``, save one finetune artifact.
 
@@ -69,10 +92,25 @@ def build_soup(members: Sequence[str | Path], dev: str | Path | None, output: st
     models = [load_artifact(m) for m in members]
     if any(m.family != "finetune" for m in models):
         raise ValueError("a soup averages finetune models; use `themesift ensemble` for other families")
-    read = {"text_column": text_column, "labels_column": labels_column, "label_columns": label_columns,
-            "polarities": polarities}
-    return _tune_and_save(weight_soup(models), "finetune (weight soup)", members, models, started, dev, output,
-                          test=test, read=read, thresholds_from=thresholds_from, force=force)
+    read = {
+        "text_column": text_column,
+        "labels_column": labels_column,
+        "label_columns": label_columns,
+        "polarities": polarities,
+    }
+    return _tune_and_save(
+        weight_soup(models),
+        "finetune (weight soup)",
+        members,
+        models,
+        started,
+        dev,
+        output,
+        test=test,
+        read=read,
+        thresholds_from=thresholds_from,
+        force=force,
+    )
 
 
 def _thresholds_of(model: ThemeClassifier, source: str | Path) -> tuple[dict, dict | None, dict | None]:
@@ -88,15 +126,32 @@ def _thresholds_of(model: ThemeClassifier, source: str | Path) -> tuple[dict, di
     return thresholds, metrics.get("dev"), dev_data
 
 
-def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: float, dev, output, *, test,
-                   read: dict, extra: dict | None = None,
-                   thresholds_from: str | Path | None = None, force: bool = False) -> CombinedResult:
+def _tune_and_save(
+    model: ThemeClassifier,
+    kind: str,
+    members,
+    models,
+    started: float,
+    dev,
+    output,
+    *,
+    test,
+    read: dict,
+    extra: dict | None = None,
+    thresholds_from: str | Path | None = None,
+    force: bool = False,
+) -> CombinedResult:
     """``read``: the shared labeled-input flags (text_column, labels_column, label_columns, polarities)."""
     space = model.label_space_
 
     def load(path):
-        return load_labeled(path, label_space=space, known_themes=space.themes,
-                            **{**read, "polarities": read.get("polarities") or space.polarities})
+        return load_labeled(
+            path,
+            label_space=space,
+            known_themes=space.themes,
+            **{**read, "polarities": read.get("polarities") or space.polarities},
+        )
+
     if thresholds_from is not None:
         thresholds, dev_scores, dev_info = _thresholds_of(model, thresholds_from)
         model.set_thresholds(thresholds)
@@ -107,20 +162,31 @@ def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: 
         model.set_thresholds(tune_thresholds(proba, space.encode(dev_data.label_sets)))
         dev_scores = evaluate_label_sets(dev_data.label_sets, model.decode(proba), themes=space.themes)
         dev_info = {"source": f"file {dev}", "rows": len(dev_data), "hash": dev_data.data_hash()}
-    member_metrics = [artifact.read_json(Path(m) / artifact.METRICS) if (Path(m) / artifact.METRICS).is_file() else {}
-                      for m in members]
+    member_metrics = [
+        artifact.read_json(Path(m) / artifact.METRICS) if (Path(m) / artifact.METRICS).is_file() else {}
+        for m in members
+    ]
     metrics = {
         "family": kind,
-        "members": [{"path": str(m), "family": mm.family, "data": met.get("data"), "training_seconds":
-                     met.get("training_seconds")} for m, mm, met in zip(members, models, member_metrics)],
+        "members": [
+            {
+                "path": str(m),
+                "family": mm.family,
+                "data": met.get("data"),
+                "training_seconds": met.get("training_seconds"),
+            }
+            for m, mm, met in zip(members, models, member_metrics)
+        ],
         **(extra or {}),
         "seed": model.seed,
-        "data": {"train": (member_metrics[0].get("data") or {}).get("train",
-                                                                     {"path": "see members", "rows": 0, "hash": ""}),
-                 "dev": dev_info},
+        "data": {
+            "train": (member_metrics[0].get("data") or {}).get("train", {"path": "see members", "rows": 0, "hash": ""}),
+            "dev": dev_info,
+        },
         "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
-        "training_seconds": round(sum(met.get("training_seconds") or 0 for met in member_metrics)
-                                  + time.time() - started, 1),
+        "training_seconds": round(
+            sum(met.get("training_seconds") or 0 for met in member_metrics) + time.time() - started, 1
+        ),
         "versions": package_versions(),
         "hardware": hardware(),
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -132,8 +198,11 @@ def _tune_and_save(model: ThemeClassifier, kind: str, members, models, started: 
         test_data = load(test)
         metrics["data"]["test"] = {"path": str(test), "rows": len(test_data), "hash": test_data.data_hash()}
         metrics["test"] = evaluate_label_sets(test_data.label_sets, model.predict(test_data.texts), themes=space.themes)
-    taxonomies = [Taxonomy.from_json(artifact.read_json(Path(m) / artifact.TAXONOMY)) for m in members
-                  if (Path(m) / artifact.TAXONOMY).is_file()]
+    taxonomies = [
+        Taxonomy.from_json(artifact.read_json(Path(m) / artifact.TAXONOMY))
+        for m in members
+        if (Path(m) / artifact.TAXONOMY).is_file()
+    ]
     # a member trained before its taxonomy declared audiences keeps an older copy: prefer one that has them
     taxonomy = next((t for t in taxonomies if t.audiences()), taxonomies[0] if taxonomies else None)
     path = model.save(output, taxonomy=taxonomy, metrics=metrics, card=model_card(model, metrics), force=force)

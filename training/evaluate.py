@@ -1,5 +1,6 @@
 """Precision, recall and F1 for theme detection and for theme:polarity, as data; overall and
 per segment (``themesift evaluate --by COLUMN``)."""
+
 from __future__ import annotations
 
 import os
@@ -32,21 +33,35 @@ def _scores(gold: list[set[str]], pred: list[set[str]], labels: list[str]) -> di
     precision, recall, f1 = _ratio(tp, predicted), _ratio(tp, support), _ratio(2 * tp, predicted + support)
     micro_p, micro_r = _ratio(tp.sum(), predicted.sum()), _ratio(tp.sum(), support.sum())
     micro_f = _ratio(2 * tp.sum(), predicted.sum() + support.sum())
-    out = {"micro": {"precision": round(float(micro_p), 4), "recall": round(float(micro_r), 4),
-                     "f1": round(float(micro_f), 4)},
-           "macro": {"precision": round(float(precision.mean()) if labels else 0.0, 4),
-                     "recall": round(float(recall.mean()) if labels else 0.0, 4),
-                     "f1": round(float(f1.mean()) if labels else 0.0, 4)}}
+    out = {
+        "micro": {
+            "precision": round(float(micro_p), 4),
+            "recall": round(float(micro_r), 4),
+            "f1": round(float(micro_f), 4),
+        },
+        "macro": {
+            "precision": round(float(precision.mean()) if labels else 0.0, 4),
+            "recall": round(float(recall.mean()) if labels else 0.0, 4),
+            "f1": round(float(f1.mean()) if labels else 0.0, 4),
+        },
+    }
     out["per_label"] = [
-        {"label": lab, "precision": round(float(precision[i]), 4), "recall": round(float(recall[i]), 4),
-         "f1": round(float(f1[i]), 4), "support": int(support[i]), "predicted": int(predicted[i])}
+        {
+            "label": lab,
+            "precision": round(float(precision[i]), 4),
+            "recall": round(float(recall[i]), 4),
+            "f1": round(float(f1[i]), 4),
+            "support": int(support[i]),
+            "predicted": int(predicted[i]),
+        }
         for i, lab in enumerate(labels)
     ]
     return out
 
 
-def evaluate_label_sets(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
-                        themes: Sequence[str] | None = None) -> dict:
+def evaluate_label_sets(
+    gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], themes: Sequence[str] | None = None
+) -> dict:
     """Micro/macro P/R/F1 for themes (polarity ignored) and for theme:polarity, per-label tables.
 
     Macro averages run over every label that occurs in gold or predictions (plus
@@ -77,8 +92,9 @@ def unknown_gold_themes(gold: Sequence[Sequence[str]], themes: Sequence[str]) ->
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def add_unknown_themes(metrics: dict, gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
-                       themes: Sequence[str]) -> dict:
+def add_unknown_themes(
+    metrics: dict, gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]], themes: Sequence[str]
+) -> dict:
     """Add ``unknown_themes`` (see :func:`unknown_gold_themes`) and, when there are some,
     ``known_themes_only``: the scores with those gold labels left out."""
     unknown = unknown_gold_themes(gold, themes)
@@ -97,8 +113,10 @@ def format_unknown_themes(metrics: dict, limit: int = 8) -> str | None:
     names = ", ".join(f"{t} ({n})" for t, n in list(unknown.items())[:limit])
     more = f", and {len(unknown) - limit} more" if len(unknown) > limit else ""
     known = metrics["known_themes_only"]["theme"]["micro"]["f1"]
-    return (f"warning: {len(unknown)} gold theme{'s' if len(unknown) != 1 else ''} unknown to the model, "
-            f"counted as misses: {names}{more} (theme micro F1 without them: {known:.3f})")
+    return (
+        f"warning: {len(unknown)} gold theme{'s' if len(unknown) != 1 else ''} unknown to the model, "
+        f"counted as misses: {names}{more} (theme micro F1 without them: {known:.3f})"
+    )
 
 
 def evaluate_model(model, texts: Sequence[str], gold: Sequence[Sequence[str]]) -> dict:
@@ -119,8 +137,9 @@ def segment_values(values: Sequence[object]) -> list[str]:
     return out
 
 
-def read_segments(path: str | os.PathLike, columns: Sequence[str], *, encoding: str | None = None,
-                  n_rows: int | None = None) -> dict[str, list[str]]:
+def read_segments(
+    path: str | os.PathLike, columns: Sequence[str], *, encoding: str | None = None, n_rows: int | None = None
+) -> dict[str, list[str]]:
     """{column: segment name per row} from the labeled file itself, row i matching row i of
     ``load_labeled`` (which raises on bad rows rather than dropping them).
 
@@ -140,9 +159,13 @@ def _segment_order(name: str) -> tuple:
     return (name == BLANK_SEGMENT, name.casefold(), name)
 
 
-def evaluate_segments(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
-                      segments: Mapping[str, Sequence[object]], *,
-                      themes: Sequence[str] | None = None) -> dict[str, dict[str, dict]]:
+def evaluate_segments(
+    gold: Sequence[Sequence[str]],
+    pred: Sequence[Sequence[str]],
+    segments: Mapping[str, Sequence[object]],
+    *,
+    themes: Sequence[str] | None = None,
+) -> dict[str, dict[str, dict]]:
     """{column: {segment: evaluate_label_sets of that segment's rows}}, segments sorted by name
     (blank last); ``pred`` is computed once by the caller and sliced, never re-predicted."""
     out = {}
@@ -153,28 +176,33 @@ def evaluate_segments(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str
         rows: dict[str, list[int]] = {}
         for i, name in enumerate(names):
             rows.setdefault(name, []).append(i)
-        out[column] = {name: evaluate_label_sets([gold[i] for i in rows[name]], [pred[i] for i in rows[name]],
-                                                 themes=themes)
-                       for name in sorted(rows, key=_segment_order)}
+        out[column] = {
+            name: evaluate_label_sets([gold[i] for i in rows[name]], [pred[i] for i in rows[name]], themes=themes)
+            for name in sorted(rows, key=_segment_order)
+        }
     return out
 
 
-def evaluate_by(model, texts: Sequence[str], label_sets: Sequence[Sequence[str]],
-                segments: Mapping[str, Sequence[object]]) -> dict:
+def evaluate_by(
+    model, texts: Sequence[str], label_sets: Sequence[Sequence[str]], segments: Mapping[str, Sequence[object]]
+) -> dict:
     """``evaluate_model``'s metrics plus ``"by"``: {column: {segment: metrics}}, from ONE
     ``model.predict`` call shared by the overall figure and every segment."""
     pred = model.predict(texts)
-    metrics = add_unknown_themes(evaluate_label_sets(label_sets, pred, themes=model.themes), label_sets, pred,
-                                 model.themes)
+    metrics = add_unknown_themes(
+        evaluate_label_sets(label_sets, pred, themes=model.themes), label_sets, pred, model.themes
+    )
     metrics["by"] = evaluate_segments(label_sets, pred, segments, themes=model.themes)
     return metrics
 
 
 def _segment_line(name: str, m: dict, width: int) -> str:
-    shown = name if len(name) < width else name[:width - 2] + "…"
+    shown = name if len(name) < width else name[: width - 2] + "…"
     return f"{shown:<{width}}{m['n']:>6}" + "".join(
         f"{m[level]['micro']['precision']:>7.3f}{m[level]['micro']['recall']:>7.3f}"
-        f"{m[level]['micro']['f1']:>7.3f}{m[level]['macro']['f1']:>7.3f}" for level in ("theme", "theme_polarity"))
+        f"{m[level]['micro']['f1']:>7.3f}{m[level]['macro']['f1']:>7.3f}"
+        for level in ("theme", "theme_polarity")
+    )
 
 
 def format_segments(metrics: dict, *, max_width: int = 28) -> str:
@@ -184,19 +212,27 @@ def format_segments(metrics: dict, *, max_width: int = 28) -> str:
     for column, by_segment in metrics.get("by", {}).items():
         width = max(len("(overall)") + 2, min(max_width, max(map(len, by_segment), default=0) + 2))
         count = f"{len(by_segment)} segment{'s' if len(by_segment) != 1 else ''}"
-        blocks.append("\n".join([
-            f"by {column}: {count} (P, R, F1 micro-averaged; macro = macro F1)",
-            f"{'':<{width + 6}}{'theme':^28}{'theme:polarity':^28}".rstrip(),
-            f"{'segment':<{width}}{'n':>6}" + f"{'P':>7}{'R':>7}{'F1':>7}{'macro':>7}" * 2,
-            *(_segment_line(name, m, width) for name, m in by_segment.items()),
-            _segment_line("(overall)", metrics, width)]))
+        blocks.append(
+            "\n".join(
+                [
+                    f"by {column}: {count} (P, R, F1 micro-averaged; macro = macro F1)",
+                    f"{'':<{width + 6}}{'theme':^28}{'theme:polarity':^28}".rstrip(),
+                    f"{'segment':<{width}}{'n':>6}" + f"{'P':>7}{'R':>7}{'F1':>7}{'macro':>7}" * 2,
+                    *(_segment_line(name, m, width) for name, m in by_segment.items()),
+                    _segment_line("(overall)", metrics, width),
+                ]
+            )
+        )
     return "\n\n".join(blocks)
 
 
 def format_metrics(metrics: dict, *, per_label: bool = True) -> str:
     """A plain-text summary table, for the terminal."""
-    lines = [f"comments: {metrics['n']}   exact match: {metrics['exact_match']:.3f}", "",
-             f"{'level':<16}{'avg':<7}{'P':>7}{'R':>7}{'F1':>7}"]
+    lines = [
+        f"comments: {metrics['n']}   exact match: {metrics['exact_match']:.3f}",
+        "",
+        f"{'level':<16}{'avg':<7}{'P':>7}{'R':>7}{'F1':>7}",
+    ]
     for level in ("theme", "theme_polarity"):
         for avg in ("micro", "macro"):
             m = metrics[level][avg]
@@ -204,5 +240,7 @@ def format_metrics(metrics: dict, *, per_label: bool = True) -> str:
     if per_label:
         lines += ["", f"{'label':<38}{'P':>7}{'R':>7}{'F1':>7}{'support':>9}"]
         for row in metrics["theme_polarity"]["per_label"]:
-            lines.append(f"{row['label']:<38}{row['precision']:>7.3f}{row['recall']:>7.3f}{row['f1']:>7.3f}{row['support']:>9}")
+            lines.append(
+                f"{row['label']:<38}{row['precision']:>7.3f}{row['recall']:>7.3f}{row['f1']:>7.3f}{row['support']:>9}"
+            )
     return "\n".join(lines)

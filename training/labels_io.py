@@ -3,6 +3,7 @@
 The label syntax itself lives in :mod:`themesift.models.labels` (one parser for training,
 evaluation and the report); this module adds where each value came from (file, row, column).
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -20,21 +21,29 @@ def parse_label_value(value: Any, polarities: Sequence[str] = POLARITIES) -> lis
     return parse_labels(value, polarities)
 
 
-def parse_label_column(values: Sequence[Any], *, source: str, column: str, first_row: int = 1,
-                       polarities: Sequence[str] = POLARITIES) -> list[list[str]]:
+def parse_label_column(
+    values: Sequence[Any], *, source: str, column: str, first_row: int = 1, polarities: Sequence[str] = POLARITIES
+) -> list[list[str]]:
     out = []
     for i, value in enumerate(values):
         try:
             out.append(parse_labels(value, polarities))
         except LabelError as exc:
-            raise LabelDataError(f"{source}, row {first_row + i}, column {column!r}: "
-                                 f"bad labels value {value!r}: {exc}") from None
+            raise LabelDataError(
+                f"{source}, row {first_row + i}, column {column!r}: bad labels value {value!r}: {exc}"
+            ) from None
     check_theme_case(out, source=source, column=column, first_row=first_row)
     return out
 
 
-def check_theme_case(label_sets: Sequence[Sequence[str]], *, source: str, column: str | None = None,
-                     first_row: int = 1, known: dict[str, str] | None = None) -> None:
+def check_theme_case(
+    label_sets: Sequence[Sequence[str]],
+    *,
+    source: str,
+    column: str | None = None,
+    first_row: int = 1,
+    known: dict[str, str] | None = None,
+) -> None:
     """Refuse two spellings of one theme (``MANAGER_SUPPORT`` / ``manager_support``), naming the
     row where the second appears: merging them silently could pick the wrong one."""
     known = {} if known is None else known
@@ -42,8 +51,9 @@ def check_theme_case(label_sets: Sequence[Sequence[str]], *, source: str, column
         clash = case_clash((lab.partition(":")[0] for lab in labels), known)
         if clash:
             where = f"{source}, row {first_row + i}" + (f", column {column!r}" if column else "")
-            raise LabelDataError(f"{where}: theme {clash[1]!r} differs only in case from {clash[0]!r}; "
-                                 "spell each theme one way")
+            raise LabelDataError(
+                f"{where}: theme {clash[1]!r} differs only in case from {clash[0]!r}; spell each theme one way"
+            )
 
 
 def is_polarity_column(values: Sequence[Any], polarities: Sequence[str] = POLARITIES) -> bool:
@@ -58,8 +68,9 @@ def is_polarity_column(values: Sequence[Any], polarities: Sequence[str] = POLARI
     return seen
 
 
-def parse_theme_columns(frame, columns: Sequence[str], *, source: str, first_row: int = 1,
-                        polarities: Sequence[str] = POLARITIES) -> list[list[str]]:
+def parse_theme_columns(
+    frame, columns: Sequence[str], *, source: str, first_row: int = 1, polarities: Sequence[str] = POLARITIES
+) -> list[list[str]]:
     """One column per theme holding a polarity or blank → label sets (theme = column name)."""
     clash = case_clash(map(str, columns))
     if clash:
@@ -71,7 +82,9 @@ def parse_theme_columns(frame, columns: Sequence[str], *, source: str, first_row
                 continue
             polarity = str(value).strip().lower()
             if polarity not in polarities:
-                raise LabelDataError(f"{source}, row {first_row + i}, column {column!r}: {value!r} is not a polarity "
-                                     f"({', '.join(polarities)}) or blank")
+                raise LabelDataError(
+                    f"{source}, row {first_row + i}, column {column!r}: {value!r} is not a polarity "
+                    f"({', '.join(polarities)}) or blank"
+                )
             out[i].append(f"{column}:{polarity}")
     return out

@@ -1,4 +1,5 @@
 """What a data scientist needs to reproduce an artifact: versions, hardware, time."""
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,12 @@ def hardware() -> dict:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover
         cpus = os.cpu_count()
-    info = {"machine": platform.machine(), "system": platform.system(), "cpus": cpus,
-            "processor": platform.processor() or None}
+    info = {
+        "machine": platform.machine(),
+        "system": platform.system(),
+        "cpus": cpus,
+        "processor": platform.processor() or None,
+    }
     try:
         import torch
 

@@ -3,6 +3,7 @@
 Stratification runs over groups of identical (normalised, case-folded) texts, so a
 duplicate can never sit in train and dev at once and inflate dev scores.
 """
+
 from __future__ import annotations
 
 from typing import Iterator, Sequence
@@ -40,8 +41,9 @@ def _expand(members: list[list[int]], group_idx: np.ndarray) -> np.ndarray:
     return np.array(sorted(i for g in group_idx for i in members[g]), dtype=np.int64)
 
 
-def train_test_split(texts: Sequence[str], label_sets: Sequence[Sequence[str]], *, test_size: float = 0.1,
-                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def train_test_split(
+    texts: Sequence[str], label_sets: Sequence[Sequence[str]], *, test_size: float = 0.1, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Row indices (train, held-out), stratified on every label, duplicates kept together."""
     if not 0 < test_size < 1:
         raise ValueError("test_size must be between 0 and 1")
@@ -54,8 +56,9 @@ def train_test_split(texts: Sequence[str], label_sets: Sequence[Sequence[str]], 
     return _expand(members, train_g), _expand(members, test_g)
 
 
-def kfold(texts: Sequence[str], label_sets: Sequence[Sequence[str]], *, folds: int = 5,
-          seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def kfold(
+    texts: Sequence[str], label_sets: Sequence[Sequence[str]], *, folds: int = 5, seed: int = 0
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(train, held-out) row indices for each of ``folds`` stratified folds."""
     members, _ = _groups(texts)
     if len(members) < folds:

@@ -1,4 +1,5 @@
 """Per-theme decision thresholds, tuned on held-out data for theme:polarity F1."""
+
 from __future__ import annotations
 
 import numpy as np

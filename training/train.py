@@ -1,5 +1,6 @@
 """Train → tune thresholds on dev → score → write the artifact: the one path every
 family and the default model go through."""
+
 from __future__ import annotations
 
 import json
@@ -76,9 +77,16 @@ class Fitted:
 
 
 def _load(cfg: TrainConfig, path: str, space: LabelSpace | None, *, test: bool = False) -> LabeledData:
-    return load_labeled(path, text_column=cfg.text_column, labels_column=cfg.labels_column,
-                        label_columns=cfg.label_columns, label_space=space, polarities=cfg.polarities,
-                        audience_column=cfg.audience_column, exclude=() if test else cfg.exclude)
+    return load_labeled(
+        path,
+        text_column=cfg.text_column,
+        labels_column=cfg.labels_column,
+        label_columns=cfg.label_columns,
+        label_space=space,
+        polarities=cfg.polarities,
+        audience_column=cfg.audience_column,
+        exclude=() if test else cfg.exclude,
+    )
 
 
 def check_config(cfg: TrainConfig) -> None:
@@ -92,9 +100,19 @@ def check_config(cfg: TrainConfig) -> None:
         raise TrainConfigError(f"params must be a mapping of family parameters, got {cfg.params!r}")
 
 
-def fit_labeled(data: LabeledData, *, family: str = "tfidf", params: dict | None = None,
-                dev: LabeledData | None = None, taxonomy: Taxonomy | None = None, seed: int = 0,
-                dev_size: float = 0.1, tune: bool = True, refit: bool = False, dev_note: str | None = None) -> Fitted:
+def fit_labeled(
+    data: LabeledData,
+    *,
+    family: str = "tfidf",
+    params: dict | None = None,
+    dev: LabeledData | None = None,
+    taxonomy: Taxonomy | None = None,
+    seed: int = 0,
+    dev_size: float = 0.1,
+    tune: bool = True,
+    refit: bool = False,
+    dev_note: str | None = None,
+) -> Fitted:
     """Fit ``family`` on ``data``, tune per-theme thresholds on ``dev`` (else a seeded, stratified
     ``dev_size`` slice of ``data``), score dev: the one training path of the CLI and the Python API."""
     if not any(data.label_sets):
@@ -111,17 +129,25 @@ def fit_labeled(data: LabeledData, *, family: str = "tfidf", params: dict | None
         try:
             fit_idx, dev_idx = train_test_split(data.texts, data.label_sets, test_size=dev_size, seed=seed)
         except ValueError as exc:  # too few distinct texts to hold some out
-            raise LabelDataError(f"{data.source}: cannot split a dev set from {len(data)} rows ({exc}); "
-                                 "give a dev set (--dev)") from None
+            raise LabelDataError(
+                f"{data.source}: cannot split a dev set from {len(data)} rows ({exc}); give a dev set (--dev)"
+            ) from None
         fit_data, dev_data = data.subset(fit_idx), data.subset(dev_idx)
         dev_note = f"{len(dev_idx)} rows split from train (iterative stratification, seed {seed})"
-    space = (LabelSpace(taxonomy.ids, data.polarities) if taxonomy else
-             LabelSpace.from_label_sets(data.label_sets + dev_data.label_sets, data.polarities))
+    space = (
+        LabelSpace(taxonomy.ids, data.polarities)
+        if taxonomy
+        else LabelSpace.from_label_sets(data.label_sets + dev_data.label_sets, data.polarities)
+    )
     params = {"seed": seed, **(params or {})}
     model = make_model(family, **params)
     started = time.time()
-    model.fit(fit_data.texts, fit_data.label_sets, label_space=space,
-              dev=None if refit else (dev_data.texts, dev_data.label_sets))
+    model.fit(
+        fit_data.texts,
+        fit_data.label_sets,
+        label_space=space,
+        dev=None if refit else (dev_data.texts, dev_data.label_sets),
+    )
     if taxonomy is not None and taxonomy.audiences():
         model.audience_ = fit_audience(taxonomy.audiences(), fit_data, seed)
     dev_proba = model.predict_proba(dev_data.texts)
@@ -148,8 +174,17 @@ def train(cfg: TrainConfig) -> TrainResult:
     space = LabelSpace(taxonomy.ids) if taxonomy else None
     train_data = _load(cfg, cfg.data, space)
     dev_data = _load(cfg, cfg.dev, space) if cfg.dev else None
-    fitted = fit_labeled(train_data, family=cfg.family, params=cfg.params, dev=dev_data, taxonomy=taxonomy,
-                         seed=cfg.seed, dev_size=cfg.dev_size, tune=cfg.tune_thresholds, refit=cfg.refit)
+    fitted = fit_labeled(
+        train_data,
+        family=cfg.family,
+        params=cfg.params,
+        dev=dev_data,
+        taxonomy=taxonomy,
+        seed=cfg.seed,
+        dev_size=cfg.dev_size,
+        tune=cfg.tune_thresholds,
+        refit=cfg.refit,
+    )
     model, fit_data, dev_data = fitted.model, fitted.fit_data, fitted.dev_data
     space = model.label_space_
 
@@ -157,9 +192,10 @@ def train(cfg: TrainConfig) -> TrainResult:
         "family": cfg.family,
         "config": asdict(cfg),
         "seed": cfg.seed,
-        "data": {"train": {"path": cfg.data, "rows": len(fit_data), "hash": fit_data.data_hash(),
-                           "refit": cfg.refit},
-                 "dev": {"source": fitted.dev_note, "rows": len(dev_data), "hash": dev_data.data_hash()}},
+        "data": {
+            "train": {"path": cfg.data, "rows": len(fit_data), "hash": fit_data.data_hash(), "refit": cfg.refit},
+            "dev": {"source": fitted.dev_note, "rows": len(dev_data), "hash": dev_data.data_hash()},
+        },
         "thresholds": dict(zip(space.themes, map(float, model.thresholds_))),
         "training_seconds": round(fitted.seconds, 1),
         "history": fitted.history,

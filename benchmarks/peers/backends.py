@@ -11,6 +11,7 @@ interleaved ``--repeat`` times (best time kept), so they see the same machine lo
 ``--setfit DIR`` (default: compare_peers' ex-cx-gold SetFit work dir, when it exists) the
 SetFit model trained there is timed the same way, as the peer to beat.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,6 @@ def main() -> None:
     import numpy as np
 
     from peers.themesift_runner import set_backend
-
     from themesift.models.registry import load_artifact
     from themesift.serve.predict import default_model_path, predict
     from themesift.training.evaluate import evaluate_label_sets
@@ -54,6 +54,7 @@ def main() -> None:
         def run(batch):
             set_backend(model, backend)  # an ensemble's transformer members
             return [r["labels"] for r in predict(batch, model)]
+
         return run
 
     variants = {b: themesift_variant(b) for b in args.backends}
@@ -67,8 +68,12 @@ def main() -> None:
         run(texts[:32])  # warm-up (and ONNX export, first time)
         first[name] = time.perf_counter() - started
         metrics = evaluate_label_sets(dev_gold, run(dev_texts), themes=model.themes)
-        row = {"variant": name, "dev_theme_polarity_micro_f1": metrics["theme_polarity"]["micro"]["f1"],
-               "dev_theme_micro_f1": metrics["theme"]["micro"]["f1"], "first_call_seconds": round(first[name], 1)}
+        row = {
+            "variant": name,
+            "dev_theme_polarity_micro_f1": metrics["theme_polarity"]["micro"]["f1"],
+            "dev_theme_micro_f1": metrics["theme"]["micro"]["f1"],
+            "first_call_seconds": round(first[name], 1),
+        }
         if name != "setfit":
             set_backend(model, name)
             proba = model.predict_proba(dev_texts)
@@ -83,12 +88,25 @@ def main() -> None:
             rows[name]["seconds"] = round(min(seconds, rows[name].get("seconds", seconds)), 2)
     for row in rows.values():
         row["comments_per_s"] = round(len(texts) / row["seconds"], 1)
-        print(f"{row['variant']:<10} dev tp-F1 {row['dev_theme_polarity_micro_f1']:.4f}  "
-              f"theme-F1 {row['dev_theme_micro_f1']:.4f}  {row['comments_per_s']:>7.1f} comments/s", flush=True)
+        print(
+            f"{row['variant']:<10} dev tp-F1 {row['dev_theme_polarity_micro_f1']:.4f}  "
+            f"theme-F1 {row['dev_theme_micro_f1']:.4f}  {row['comments_per_s']:>7.1f} comments/s",
+            flush=True,
+        )
     if args.json:
-        Path(args.json).write_text(json.dumps({"model": str(path), "setfit": args.setfit, "comments": len(texts),
-                                               "threads": os.environ.get("THEMESIFT_THREADS"),
-                                               "rows": list(rows.values())}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "model": str(path),
+                    "setfit": args.setfit,
+                    "comments": len(texts),
+                    "threads": os.environ.get("THEMESIFT_THREADS"),
+                    "rows": list(rows.values()),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ train (``themesift.training.splits.train_test_split``, seed 0) → dev, the rest
 test → test. ``quick`` takes small subsets and scores on held-out *train/dev* rows, so a
 smoke run never reads a test file.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 DATASETS = ("ex-cx-gold", "semeval14-restaurants")
-POLARITIES = {"ex-cx-gold": ("positive", "negative", "neutral"),
-              "semeval14-restaurants": ("positive", "negative", "neutral", "conflict")}
+POLARITIES = {
+    "ex-cx-gold": ("positive", "negative", "neutral"),
+    "semeval14-restaurants": ("positive", "negative", "neutral", "conflict"),
+}
 QUICK_FIT, QUICK_EVAL = 500, 150
 
 
@@ -26,7 +29,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def take(self, idx) -> "Split":
+    def take(self, idx) -> Split:
         return Split([self.texts[i] for i in idx], [self.labels[i] for i in idx])
 
 
@@ -89,7 +92,9 @@ def load_dataset(name: str, quick: bool = False) -> Dataset:
         themes = tuple(load_taxonomy(None).ids)
     else:
         themes = tuple(sorted({lab.split(":")[0] for labels in fit.labels + dev.labels for lab in labels}))
-    return Dataset(name, fit, dev, eval_name, eval_path, evaluation, themes, POLARITIES.get(name, POLARITIES["ex-cx-gold"]))
+    return Dataset(
+        name, fit, dev, eval_name, eval_path, evaluation, themes, POLARITIES.get(name, POLARITIES["ex-cx-gold"])
+    )
 
 
 def label_vocabulary(ds: Dataset) -> list[str]:

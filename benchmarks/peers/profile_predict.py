@@ -7,6 +7,7 @@
 The first form loads the default model, warms it up and classifies N pool comments once;
 the second reads py-spy's collapsed stacks and prints the share of ``predict`` time per stage.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,16 +22,31 @@ from common import POOL, read_texts  # noqa: E402
 # (stage, substrings of the deepest Python frame of a sample); first match wins
 STAGES = [
     ("tokenizer (HF fast tokenizer)", ("tokenization_utils", "tokenizers/", "_batch_encode", "_encode_plus")),
-    ("padding / batch assembly", ("pad_batch", "token_budget_batches", "length_sorted_batches", "pad (",
-                                  "convert_to_tensors", "as_tensor")),
+    (
+        "padding / batch assembly",
+        ("pad_batch", "token_budget_batches", "length_sorted_batches", "pad (", "convert_to_tensors", "as_tensor"),
+    ),
     ("encoder matmuls (torch Linear → MKL sgemm)", ("Linear.forward",)),
     ("attention (torch SDPA flash kernel)", ("sdpa_attention", "scaled_dot_product")),
-    ("LayerNorm, GELU, residual adds, embeddings, pooling", ("GELUActivation", "layer_norm", "embedding (",
-                                                            "BertSelfOutput", "BertOutput", "BertEmbeddings",
-                                                            "mean_pool", "BertIntermediate", "BertSelfAttention")),
+    (
+        "LayerNorm, GELU, residual adds, embeddings, pooling",
+        (
+            "GELUActivation",
+            "layer_norm",
+            "embedding (",
+            "BertSelfOutput",
+            "BertOutput",
+            "BertEmbeddings",
+            "mean_pool",
+            "BertIntermediate",
+            "BertSelfAttention",
+        ),
+    ),
     ("ONNX Runtime Session.run (whole encoder + head)", ("Session.run",)),
-    ("softmax per theme + decode + result dicts", ("softmax_per_theme", "_decode_themes", "decode (",
-                                                   "presence_scores", "_predict_proba (models/ensemble")),
+    (
+        "softmax per theme + decode + result dicts",
+        ("softmax_per_theme", "_decode_themes", "decode (", "presence_scores", "_predict_proba (models/ensemble"),
+    ),
     ("text checks + normalisation", ("normalize_text", "text_problem", "nlp/normalize.py")),
 ]
 MEASURED = "measured_predict ("
@@ -69,7 +85,6 @@ def main() -> None:
         return summarize(Path(args.summarize), args.marker)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from peers.themesift_runner import set_backend
-
     from themesift.serve.predict import load_model, predict
 
     model = load_model(None if args.model == "default" else args.model)

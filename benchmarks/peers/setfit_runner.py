@@ -1,6 +1,7 @@
 """SetFit 1.2 with the same MiniLM base as themesift, its default training arguments
 except a cap on ``max_steps`` (its multi-label pair sampler would otherwise enumerate every
 pair of training texts), multi-label via its one-vs-rest head over ``theme:polarity``."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,11 @@ def train(ds: Dataset, workdir: Path, quick: bool, max_steps: int) -> dict:
     trainer.train()
     model.save_pretrained(str(workdir / "model"))
     (workdir / "labels.json").write_text(json.dumps(labels))
-    return {"max_steps": args.max_steps, "batch_size": list(args.batch_size) if isinstance(args.batch_size, tuple)
-            else args.batch_size, "sampling_strategy": args.sampling_strategy}
+    return {
+        "max_steps": args.max_steps,
+        "batch_size": list(args.batch_size) if isinstance(args.batch_size, tuple) else args.batch_size,
+        "sampling_strategy": args.sampling_strategy,
+    }
 
 
 class Predictor:

@@ -1,5 +1,6 @@
 """Plain scikit-learn: TF-IDF (word 1-2 grams, sublinear tf) + one-vs-rest
 LogisticRegression over ``theme:polarity`` labels, predicted at probability >= 0.5."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,10 @@ def train(ds: Dataset, workdir: Path, quick: bool) -> dict:
 
     mlb = MultiLabelBinarizer(classes=label_vocabulary(ds))
     y = mlb.fit_transform(ds.fit.labels)
-    pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                         OneVsRestClassifier(LogisticRegression(max_iter=1000)))
+    pipe = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        OneVsRestClassifier(LogisticRegression(max_iter=1000)),
+    )
     pipe.fit(ds.fit.texts, y)
     joblib.dump((pipe, mlb), workdir / "model.joblib")  # a benchmark scratch file, not a themesift artifact
     return {"vectorizer": "word 1-2 grams, min_df 2, sublinear tf", "classifier": "OneVsRest(LogisticRegression)"}

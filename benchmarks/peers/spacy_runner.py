@@ -1,6 +1,7 @@
 """spaCy ``textcat_multilabel`` (the factory's default ensemble model) on a blank English
 pipeline, trained by spaCy's own training loop (``spacy.cli.train``) with dev for
 model selection; one category per ``theme:polarity``; a category is predicted at >= 0.5."""
+
 from __future__ import annotations
 
 import json
@@ -45,11 +46,18 @@ def train(ds: Dataset, workdir: Path, quick: bool, max_epochs: int) -> dict:
     _docbin(nlp, ds.dev.texts, ds.dev.labels, labels, workdir / "dev.spacy")
     config = _config(1 if quick else max_epochs)
     config.to_disk(workdir / "config.cfg")
-    spacy_train(workdir / "config.cfg", workdir / "spacy", use_gpu=-1,
-                overrides={"paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy")})
+    spacy_train(
+        workdir / "config.cfg",
+        workdir / "spacy",
+        use_gpu=-1,
+        overrides={"paths.train": str(workdir / "train.spacy"), "paths.dev": str(workdir / "dev.spacy")},
+    )
     (workdir / "labels.json").write_text(json.dumps(labels))
-    return {"architecture": str(config["components"]["textcat_multilabel"]["model"].get("@architectures")),
-            "max_epochs": config["training"]["max_epochs"], "threshold": THRESHOLD}
+    return {
+        "architecture": str(config["components"]["textcat_multilabel"]["model"].get("@architectures")),
+        "max_epochs": config["training"]["max_epochs"],
+        "threshold": THRESHOLD,
+    }
 
 
 class Predictor:
@@ -59,7 +67,9 @@ class Predictor:
         self.nlp = spacy.load(workdir / "spacy" / "model-best")
 
     def predict(self, texts: list[str]) -> list[list[str]]:
-        return [sorted(c for c, p in doc.cats.items() if p >= THRESHOLD) for doc in self.nlp.pipe(texts, batch_size=256)]
+        return [
+            sorted(c for c, p in doc.cats.items() if p >= THRESHOLD) for doc in self.nlp.pipe(texts, batch_size=256)
+        ]
 
 
 def load(workdir: Path, variant: str) -> Predictor:

@@ -1,5 +1,6 @@
 """themesift families the way ``themesift.training.train.train`` runs them: fit on fit
 (dev for early stopping), tune per-theme thresholds on dev, save the artifact."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,8 +48,10 @@ def train_ensemble(ds: Dataset, workdir: Path) -> dict:
     model = EnsembleClassifier.from_members([_load(path) for path in members])
     model.set_thresholds(tune_thresholds(model.predict_proba(ds.dev.texts), model.label_space_.encode(ds.dev.labels)))
     model.save(workdir / "model")
-    member_seconds = [json.loads((workdir.parent / f / "train-default.json").read_text()).get("train_seconds") or 0
-                      for f in ("finetune", "tfidf")]
+    member_seconds = [
+        json.loads((workdir.parent / f / "train-default.json").read_text()).get("train_seconds") or 0
+        for f in ("finetune", "tfidf")
+    ]
     return {"members": [str(p) for p in members], "member_train_seconds": member_seconds}
 
 
