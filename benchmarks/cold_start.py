@@ -47,7 +47,10 @@ LAYOUT = {
 def _measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """Like run_once, with the child's own rusage (wait4 before Popen reaps it)."""
     started = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    # run outside the checkout: its themesift/ folder would shadow the old tree on PYTHONPATH
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=tempfile.gettempdir()
+    )
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -195,11 +195,11 @@ def _group_section(
     else:
         parts.append('<p class="empty">No group is large enough to show.</p>')
     if breakdown.hidden:
-        parts.append(
-            f'<p class="suppressed">{breakdown.hidden} group'
-            f"{'s' if breakdown.hidden != 1 else ''} hidden below the minimum size "
-            f"of {min_group_size}</p>"
-        )
+        small, more = breakdown.hidden_small, breakdown.hidden - breakdown.hidden_small
+        note = f"{small} group{'s' if small != 1 else ''} hidden below the minimum size of {min_group_size}"
+        if more:
+            note += f", and {more} more so that {'it' if small == 1 else 'they'} cannot be worked out from the total"
+        parts.append(f'<p class="suppressed">{note}</p>')
     if not breakdown.table.empty:
         formats = {t: page_html.pct for t in themes}
         parts.append(

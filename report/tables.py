@@ -57,6 +57,7 @@ class GroupBreakdown:
     mentions: pd.DataFrame  # index group, columns theme ids: comment counts
     hidden: int  # groups suppressed: below the minimum size, or hidden with them (suppressed_groups)
     hidden_groups: frozenset[str] = frozenset()  # their names: no example comment may come from them
+    hidden_small: int = 0  # of the hidden groups, those below the minimum size (the rest: complementary)
 
 
 def _short(value: object, limit: int = 80) -> str:
@@ -265,6 +266,7 @@ def group_breakdown(
         table=table,
         hidden=hidden,
         hidden_groups=frozenset(hidden_groups),
+        hidden_small=sum(len(members[g]) < max(min_group_size, 1) for g in hidden_groups),
         net=pd.DataFrame.from_dict(net, orient="index", columns=themes).reindex(kept),
         mentions=pd.DataFrame.from_dict(mentions, orient="index", columns=themes).reindex(kept),
     )

@@ -28,8 +28,8 @@ JSON error ``{"error": {"code", "message", "limit"?, "index"?}}``, never a 500:
 ``X-Request-ID`` (the client's when it is a short token, else a new one), also in the access-log
 line with status, latency and bytes. Malformed JSON (bad syntax, invalid UTF-8, too deep, huge
 numbers) is 400 ``malformed_json``. Non-string items in ``texts`` are flagged in their result's
-``error`` like ``predict``; a lone surrogate (valid JSON, not encodable) is replaced by U+FFFD,
-which keeps every character offset, and the item says so in ``warning``.
+``error`` like ``predict``; a lone surrogate (valid JSON, not encodable) is replaced by U+FFFD by
+``predict`` itself, which keeps every character offset, and the item says so in ``warning``.
 
 Inference runs in worker threads, off the event loop. Micro-batching is on by default
 (``THEMESIFT_BATCH_MS``, 10 ms; ``serve/batcher.py``): requests arriving together share one
@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -87,7 +86,6 @@ from themesift.serve.predict import ModelLike, default_model_path, load_model, p
 log = logging.getLogger("themesift.serve.http")
 MODEL_ENV = "THEMESIFT_MODEL"
 API_KEY_ENV = "THEMESIFT_API_KEY"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ServeConfigError(ValueError):
@@ -198,17 +196,6 @@ class _ModelState:
                 headers={} if self.error else {"Retry-After": "5"},
             )
         return self.clf
-
-
-def replace_surrogates(texts: list) -> tuple[list, dict[int, str]]:
-    """Lone surrogates (valid JSON escapes, not encodable text) → U+FFFD, one character for one,
-    so offsets stay true; returns the texts and a warning per changed index."""
-    out, warnings = list(texts), {}
-    for i, text in enumerate(texts):
-        if isinstance(text, str) and _SURROGATE.search(text):
-            out[i], n = _SURROGATE.subn("\ufffd", text)
-            warnings[i] = f"{n} lone surrogate character(s) replaced by U+FFFD"
-    return out, warnings
 
 
 def _json_error(status: int, code: str, message: str, headers: dict | None = None, **extra: Any) -> Response:
@@ -357,7 +344,7 @@ def create_app(
         state.require()
         request.scope.setdefault("state", {})["texts"] = len(req.texts)
         _check_request(req, limits)
-        texts, warnings = replace_surrogates(req.texts)
+        texts = req.texts
         audiences = req.audience
         gate.admit()
         try:
@@ -368,8 +355,6 @@ def create_app(
                 results = await gate.run(run_predict, texts, req.evidence, audiences)
         finally:
             gate.leave()
-        for i, warning in warnings.items():
-            results[i]["warning"] = "; ".join(w for w in (results[i]["warning"], warning) if w)
         return {"results": results, "model": state.ref}
 
     @app.get(

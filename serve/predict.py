@@ -17,6 +17,7 @@ from themesift.models.audience import per_text_audiences
 from themesift.models.base import Audience, ThemeClassifier, presence_scores
 from themesift.models.registry import load_artifact
 from themesift.nlp.normalize import normalize_text, text_problem
+from themesift.nlp.table_readers import repair_text
 
 ModelLike = Union[ThemeClassifier, str, Path, None]
 DEFAULT_MAX_CHARS = 20_000
@@ -80,8 +81,9 @@ def predict(
     or one of those per text; with a known audience the other audience's themes are never output,
     and ``audience`` in each result says what was used (None when the model has no audiences and
     none was given). ``evidence=True`` adds, per theme, the sentences that carry it with character
-    offsets into the original text. Texts longer than ``max_chars`` are cut there and say so in
-    ``warning``.
+    offsets into the original text. Texts longer than ``max_chars`` are cut there, and lone UTF-16
+    surrogates (valid JSON escapes, undecodable command-line bytes) are replaced one character
+    for one; ``warning`` says so.
     """
     if isinstance(texts, str):
         raise TypeError("predict() takes a list of texts; wrap a single text in a list")
@@ -94,15 +96,20 @@ def predict(
         if not isinstance(value, str):
             results[i] = _result(error=f"{text_problem(value)} comment", audience=given[i])
             continue
-        warning = None
+        notes = []
+        value, problem = repair_text(value)  # lone surrogates (JSON escapes, non-UTF-8 argv): one char for one
+        if problem:
+            notes.append(problem)
         if len(value) > max_chars:
-            value, warning = value[:max_chars], f"truncated to {max_chars} characters"
-            texts[i] = value
+            value = value[:max_chars]
+            notes.append(f"truncated to {max_chars} characters")
+        texts[i] = value
+        warning = "; ".join(notes) or None
         normalized = normalize_text(value)  # once per text: it is most of a TF-IDF model's predict time
         if not normalized:
             results[i] = _result(
                 error="empty comment"
-                if warning is None
+                if len(value) < max_chars
                 else f"empty comment (no text in the first {max_chars} characters)",
                 audience=given[i],
             )

@@ -22,7 +22,21 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_help_on_every_command():
-    for cmd in ("", "predict", "classify", "train", "evaluate", "cv", "report", "serve", "spark-classify"):
+    for cmd in (
+        "",
+        "predict",
+        "classify",
+        "train",
+        "evaluate",
+        "cv",
+        "report",
+        "serve",
+        "spark-classify",
+        "drivers",
+        "trends",
+        "link",
+        "discover",
+    ):
         proc = run_cli(*([cmd] if cmd else []), "--help")
         assert proc.returncode == 0, proc.stderr
         assert "usage: themesift" in proc.stdout
@@ -35,6 +49,16 @@ def test_predict_prints_one_json_line_per_text(default_model):
     assert [x["text"] for x in lines] == ["The pay is awful.", ""]
     assert "pay_benefits:negative" in lines[0]["labels"]
     assert lines[1]["error"] == "empty comment"
+
+
+def test_predict_with_bytes_that_are_not_utf8_in_argv(default_model):
+    """Probe H59: a cp1252 'é' on the command line reached the tokenizer as a lone surrogate."""
+    exe = Path(sys.executable).with_name("themesift")
+    proc = subprocess.run([str(exe), "predict", b"caf\xe9 pay is bad"], capture_output=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    line = json.loads(proc.stdout.decode("utf-8"))
+    assert line["text"] == "café pay is bad" and "pay_benefits:negative" in line["labels"]
+    assert "cp1252" in line["warning"]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet", ".xlsx"])

@@ -72,5 +72,5 @@ def test_report_hides_complementary_groups_and_their_examples(tmp_path):
     frame = pd.DataFrame(rows, columns=["store", "comment", "themes"]).assign(error="")
     report = build_report(frame, by=["store"], min_group_size=5)
     assert "SECRET" not in report.html
-    breakdown_html = report.html[report.html.index('id="by-0"'):]
+    breakdown_html = report.html[report.html.index('id="by-0"') :]
     assert ">mid<" not in breakdown_html and ">big<" in breakdown_html

@@ -96,11 +96,12 @@ def _writable(path: str | None, flag: str) -> None:
 
 
 def cmd_predict(args: Namespace) -> int:
+    from themesift.nlp.table_readers import repair_text
     from themesift.serve.predict import predict
 
     results = _run(predict, args.texts, args.model, evidence=args.evidence, audience=args.audience)
-    for text, result in zip(args.texts, results):
-        print(json.dumps({"text": text, **result}, ensure_ascii=False))
+    for text, result in zip(args.texts, results):  # undecodable argv bytes are shown as predict read them
+        print(json.dumps({"text": repair_text(text)[0], **result}, ensure_ascii=False))
     return 0
 
 
