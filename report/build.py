@@ -11,10 +11,11 @@ from __future__ import annotations
 import importlib.resources
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -104,6 +105,7 @@ def build_report(
     theme_names: Mapping[str, str] | None = None,
     title: str = DEFAULT_TITLE,
     examples_per_theme: int = 3,
+    extra: Callable[[pd.DataFrame, Mapping[str, str]], Any] | None = None,
 ) -> Report:
     """Build the report from a predictions frame (as read from a `themesift classify` output).
 
@@ -111,8 +113,10 @@ def build_report(
     than `min_group_size` classified comments are left out everywhere and only counted.
     `redact`: example comments go through `themesift.nlp.redact.redact_batch` first.
     `theme_names`: id -> display name (default: the packaged taxonomy; unknown ids shown
-    as themselves). Raises ReportError (a ValueError) with a one-line message for a missing
-    `themes` or `--by` column, malformed `themes` values, or no text column.
+    as themselves). `extra(df, names)` returns more sections (``.top``: first, ``.body``: before
+    the examples) and ``.tables``: the analyses of ``themesift.analysis.report_sections``.
+    Raises ReportError (a ValueError) with a one-line message for a missing `themes` or `--by`
+    column, malformed `themes` values, or no text column.
     """
     parsed = parse_predictions(df)
     by = list(dict.fromkeys(by or ()))
@@ -132,7 +136,8 @@ def build_report(
     if redact:
         examples = _redact(examples)
 
-    body = [page_html.cards(numbers)]
+    added = extra(df, names) if extra is not None else None
+    body = [page_html.cards(numbers), *(added.top if added else [])]
     if themes:
         body.append(
             page_html.section(
@@ -157,6 +162,7 @@ def build_report(
         )
     for i, breakdown in enumerate(breakdowns):
         body.append(_group_section(i, breakdown, themes, labels, min_group_size))
+    body += added.body if added else []
     body.append(
         page_html.section(
             "examples",
@@ -176,6 +182,7 @@ def build_report(
     )
 
     tables = {"theme_summary": summary, **{f"by_{b.column}": b.table for b in breakdowns}, "examples": examples}
+    tables |= added.tables if added else {}
     subtitle = f"{numbers['comments']:,} comments · generated {datetime.now():%Y-%m-%d %H:%M} by themesift"
     uses_plotly = "Plotly.newPlot" in "".join(body)
     plotly_js = _plotly_js() if uses_plotly else None
@@ -319,6 +326,7 @@ def write_report(
     title: str = DEFAULT_TITLE,
     examples_per_theme: int = 3,
     theme_names: Mapping[str, str] | None = None,
+    extra: Callable[[pd.DataFrame, Mapping[str, str]], Any] | None = None,
 ) -> Report:
     """Read a predictions file, build the report, write the HTML (atomically) and, when
     `tables_path` is given, the same tables (folder of CSVs, or one .xlsx).
@@ -339,6 +347,7 @@ def write_report(
         theme_names=theme_names,
         title=title,
         examples_per_theme=examples_per_theme,
+        extra=extra,
     )
     atomic_write_text(output_html, report.html)
     if tables_path is not None:

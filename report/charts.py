@@ -29,13 +29,13 @@ PLOT_CONFIG = {
 }
 
 
-def _text(values: Sequence[str]) -> list[str]:
+def safe_text(values: Sequence[str]) -> list[str]:
     """Plotly renders a subset of HTML (<a href>, <b>, ...) in labels; analysts' group and
     theme names must show as typed, so escape them (plotly decodes the entities)."""
     return [html.escape(str(v), quote=False) for v in values]
 
 
-def _layout(fig: go.Figure, height: int) -> go.Figure:
+def standard_layout(fig: go.Figure, height: int) -> go.Figure:
     fig.update_layout(
         template="plotly_white",
         height=height,
@@ -56,7 +56,7 @@ def volume_bar(summary: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
         shown = html.escape(polarity.capitalize(), quote=False)
         fig.add_trace(
             go.Bar(
-                y=_text(labels),
+                y=safe_text(labels),
                 x=summary[polarity].tolist(),
                 orientation="h",
                 name=shown,
@@ -71,7 +71,7 @@ def volume_bar(summary: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
         legend_traceorder="normal",
     )
     fig.update_yaxes(type="category", autorange="reversed", automargin=True)
-    return _layout(fig, 110 + 30 * len(labels))
+    return standard_layout(fig, 110 + 30 * len(labels))
 
 
 def sentiment_bubble(summary: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
@@ -83,7 +83,7 @@ def sentiment_bubble(summary: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
         go.Scatter(
             x=summary["share"].tolist(),
             y=summary["net_sentiment"].tolist(),
-            text=_text(labels),
+            text=safe_text(labels),
             mode="markers+text",
             customdata=custom,
             cliponaxis=False,
@@ -123,7 +123,7 @@ def sentiment_bubble(summary: pd.DataFrame, labels: Sequence[str]) -> go.Figure:
         tickvals=[-1, -0.5, 0, 0.5, 1],
     )
     fig.update_layout(showlegend=False)
-    return _layout(fig, 480)
+    return standard_layout(fig, 480)
 
 
 def group_heatmap(breakdown: GroupBreakdown, themes: Sequence[str], labels: Sequence[str]) -> go.Figure:
@@ -152,8 +152,8 @@ def group_heatmap(breakdown: GroupBreakdown, themes: Sequence[str], labels: Sequ
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=_text(groups),
-            y=_text(labels),
+            x=safe_text(groups),
+            y=safe_text(labels),
             text=text,
             texttemplate="%{text}",
             customdata=custom,
@@ -164,7 +164,7 @@ def group_heatmap(breakdown: GroupBreakdown, themes: Sequence[str], labels: Sequ
             ygap=2,
             colorbar={"title": {"text": "Share"}, "tickformat": ".0%"},
             hovertemplate=(
-                f"{_text([breakdown.column])[0]}: %{{x}}<br>Theme: %{{y}}<br>Share: %{{z:.1%}}<br>"
+                f"{safe_text([breakdown.column])[0]}: %{{x}}<br>Theme: %{{y}}<br>Share: %{{z:.1%}}<br>"
                 "Net sentiment: %{customdata[0]}<br>"
                 "Mentions: %{customdata[1]} of n = %{customdata[2]}<extra></extra>"
             ),
@@ -172,7 +172,7 @@ def group_heatmap(breakdown: GroupBreakdown, themes: Sequence[str], labels: Sequ
     )
     fig.update_xaxes(type="category", side="top", automargin=True)
     fig.update_yaxes(type="category", autorange="reversed", automargin=True)
-    return _layout(fig, 140 + 30 * len(themes))
+    return standard_layout(fig, 140 + 30 * len(themes))
 
 
 def figure_html(fig: go.Figure, div_id: str) -> str:

@@ -335,12 +335,20 @@ def build_parser() -> argparse.ArgumentParser:
         "report",
         help="HTML report with charts (and tables) from a 'classify' output",
         description="One self-contained HTML file: theme volume and polarity, volume × net "
-        "sentiment, heatmaps by group, example comments; small groups suppressed.",
+        "sentiment, heatmaps by group, example comments; small groups suppressed (with the next smallest, "
+        "so none can be worked out from the total). With --by, --score or --time it also opens with an "
+        "executive summary and adds each group against the rest (share difference, score test, "
+        "Benjamini-Hochberg q), what moves the score (as 'themesift drivers') and the change over time "
+        "(as 'themesift trends'); every finding with its 95%% interval.",
     )
     p.add_argument("predictions", metavar="PREDICTIONS")
     p.add_argument("-o", "--output", required=True, metavar="HTML")
     p.add_argument("--by", action="append", default=[], metavar="COLUMN", help="group column (repeatable)")
     p.add_argument("--min-group-size", type=int, default=5, help="hide groups smaller than this (default 5)")
+    p.add_argument("--score", default=None, metavar="COL", help="a score column: add what moves it (drivers)")
+    p.add_argument("--score-type", choices=("mean", "nps"), default="mean", help="as for 'themesift drivers'")
+    p.add_argument("--time", default=None, metavar="COL", help="a date column: add the change over time")
+    p.add_argument("--period", choices=("week", "month", "quarter", "year"), default="quarter")
     p.add_argument("--redact", action="store_true", help="mask personal data in example comments")
     p.add_argument("--tables", default=None, metavar="PATH", help="also write the tables: a folder of CSVs or an .xlsx")
     _text_column_arg(p)

@@ -321,19 +321,38 @@ def cmd_cv(args: Namespace) -> int:
 
 
 def cmd_report(args: Namespace) -> int:
+    from themesift.analysis.drivers import AnalysisError
     from themesift.report import write_report
 
-    _run(
-        write_report,
-        args.predictions,
-        args.output,
-        by=args.by,
-        min_group_size=args.min_group_size,
-        redact=args.redact,
-        text_column=args.text_column,
-        tables_path=args.tables,
-        title=args.title,
-    )
+    extra = None
+    if args.by or args.score or args.time:
+        from themesift.analysis.report_sections import AnalysisOptions, analysis_sections
+
+        extra = analysis_sections(
+            AnalysisOptions(
+                score=args.score,
+                score_kind=args.score_type,
+                time=args.time,
+                period=args.period,
+                by=args.by,
+                min_group_size=args.min_group_size,
+            )
+        )
+    try:
+        _run(
+            write_report,
+            args.predictions,
+            args.output,
+            by=args.by,
+            min_group_size=args.min_group_size,
+            redact=args.redact,
+            text_column=args.text_column,
+            tables_path=args.tables,
+            title=args.title,
+            extra=extra,
+        )
+    except AnalysisError as exc:
+        raise UserError(str(exc)) from None
     print(f"report written to {args.output}", file=sys.stderr)
     return 0
 
