@@ -1,7 +1,10 @@
-"""A ``themesift classify`` output as the analyses read it: each row's labels, or None if flagged.
+"""Files as the analyses read them: each row's labels, or None for a row that was not classified.
 
-Flagged rows (empty comments, bad cells: a non-empty ``error``) were never classified; they are
-left out of every analysis rather than counted as comments without a theme.
+A ``themesift classify`` output (it has a ``themes`` column) is used as it is; any other export
+is classified on the fly with ``model`` (default: the shipped one), with the audience the
+analysis implies (``link``: employee comments on one side, customer comments on the other).
+Flagged rows (empty comments, bad cells) are left out of every analysis rather than counted as
+comments without a theme.
 """
 
 from __future__ import annotations
@@ -31,6 +34,34 @@ def row_labels(df: pd.DataFrame) -> list[list[str] | None]:
     ]
 
 
+def labeled(
+    path: str | os.PathLike[str],
+    *,
+    model: str | None = None,
+    text_column: str | None = None,
+    audience: str = "auto",
+) -> tuple[pd.DataFrame, list[list[str] | None]]:
+    """The table at ``path`` and each row's labels: its own ``themes`` when it is a classify
+    output, else the model's (a progress bar on long files)."""
+    df = read_classified(path)
+    if "themes" in df.columns:
+        return df, row_labels(df)
+    from themesift.nlp.tables import resolve_text_column
+    from themesift.serve.predict import predict
+
+    texts = column(df, resolve_text_column(df.columns, text_column), "--text-column").tolist()
+    labels: list[list[str] | None] = []
+    chunks = range(0, len(texts), 512)
+    if len(texts) > 2048:
+        from tqdm.auto import tqdm
+
+        chunks = tqdm(chunks, desc=f"classifying {os.path.basename(str(path))}", unit="chunk")
+    for start in chunks:
+        results = predict(texts[start : start + 512], model=model, audience=audience)
+        labels += [r["labels"] if r["error"] is None else None for r in results]
+    return df, labels
+
+
 def column(df: pd.DataFrame, name: str, flag: str) -> pd.Series:
     if name not in df.columns:
         listed = ", ".join(repr(str(c)) for c in df.columns)
@@ -39,23 +70,35 @@ def column(df: pd.DataFrame, name: str, flag: str) -> pd.Series:
 
 
 def drivers_from_file(
-    path: str | os.PathLike[str], score: str, *, kind: str = "mean", min_count: int = 30
+    path: str | os.PathLike[str],
+    score: str,
+    *,
+    kind: str = "mean",
+    min_count: int = 30,
+    model: str | None = None,
+    text_column: str | None = None,
 ) -> pd.DataFrame:
-    """:func:`themesift.analysis.drivers` on a classify output and one of its score columns."""
+    """:func:`themesift.analysis.drivers` on a file and one of its score columns."""
     from themesift.analysis.drivers import drivers
 
-    df = read_classified(path)
-    return drivers(row_labels(df), column(df, score, "--score").tolist(), kind=kind, min_count=min_count)
+    df, labels = labeled(path, model=model, text_column=text_column)
+    return drivers(labels, column(df, score, "--score").tolist(), kind=kind, min_count=min_count)
 
 
 def trends_from_file(
-    path: str | os.PathLike[str], time: str, *, period: str = "month", dayfirst: bool | None = None
+    path: str | os.PathLike[str],
+    time: str,
+    *,
+    period: str = "month",
+    dayfirst: bool | None = None,
+    model: str | None = None,
+    text_column: str | None = None,
 ) -> pd.DataFrame:
-    """:func:`themesift.analysis.trends` on a classify output and its date column."""
+    """:func:`themesift.analysis.trends` on a file and its date column."""
     from themesift.analysis.trends import trends
 
-    df = read_classified(path)
-    return trends(row_labels(df), column(df, time, "--time").tolist(), period=period, dayfirst=dayfirst)
+    df, labels = labeled(path, model=model, text_column=text_column)
+    return trends(labels, column(df, time, "--time").tolist(), period=period, dayfirst=dayfirst)
 
 
 def link_from_files(
@@ -72,18 +115,20 @@ def link_from_files(
     min_units: int = 10,
     min_group_size: int = 5,
     bootstrap: int = 1000,
+    model: str | None = None,
+    text_column: str | None = None,
 ) -> pd.DataFrame:
-    """:func:`themesift.analysis.link` on two classify outputs sharing a unit column."""
+    """:func:`themesift.analysis.link` on two files sharing a unit column (raw exports are
+    classified as employee comments and customer comments)."""
     from themesift.analysis.link import link, period_units, unit_profile
 
     profiles, small, undated = [], [], []
     sides = (
-        (employee_path, 0, employee_scores, "--employee-score"),
-        (customer_path, lag, customer_scores, "--customer-score"),
+        (employee_path, 0, employee_scores, "--employee-score", "employee"),
+        (customer_path, lag, customer_scores, "--customer-score", "customer"),
     )
-    for path, shift, score_columns, score_flag in sides:
-        df = read_classified(path)
-        labels = row_labels(df)
+    for path, shift, score_columns, score_flag, audience in sides:
+        df, labels = labeled(path, model=model, text_column=text_column, audience=audience)
         units = column(df, unit, "--unit").tolist()
         if time is not None:
             units, bad = period_units(units, column(df, time, "--time").tolist(), period, shift, dayfirst)
@@ -115,12 +160,6 @@ def discover_from_file(
     from themesift.analysis.discover import discover
     from themesift.nlp.tables import resolve_text_column
 
-    df = read_classified(path)
+    df, labels = labeled(path, model=model, text_column=text_column)
     texts = column(df, resolve_text_column(df.columns, text_column), "--text-column").tolist()
-    if "themes" in df.columns:
-        labels = row_labels(df)
-    else:
-        from themesift.serve.predict import predict
-
-        labels = [r["labels"] if r["error"] is None else None for r in predict(texts, model=model)]
     return discover(texts, labels, n_topics=n_topics, uncovered_only=uncovered_only, seed=seed)

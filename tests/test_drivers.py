@@ -160,3 +160,15 @@ def test_cli_drivers_on_a_classified_file(pool_classified, tmp_path, capsys):
     assert (est["ci_low"] <= est["impact"]).all() and (est["impact"] <= est["ci_high"]).all()
     assert main(["drivers", str(src), "--score", "nps_score"]) == 2
     assert "--score: no column 'nps_score'" in capsys.readouterr().err
+
+
+def test_cli_drivers_classifies_a_raw_export_on_the_fly(pool_classified, tmp_path, capsys):
+    """No themes column: the file is classified first (here with the shipped model)."""
+    from themesift.cli import main
+
+    raw = pool_classified.loc[:199, ["id", "comment", "rating"]]
+    src = tmp_path / "raw.csv"
+    raw.to_csv(src, index=False)
+    assert main(["drivers", str(src), "--score", "rating", "--min-count", "10", "-o", str(tmp_path / "d.csv")]) == 0
+    assert "200 scored comments" in capsys.readouterr().out
+    assert pd.read_csv(tmp_path / "d.csv")["estimated"].any()

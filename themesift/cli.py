@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=DRIVERS_HELP,
     )
-    p.add_argument("predictions", metavar="PREDICTIONS", help="a 'themesift classify' output")
+    p.add_argument("predictions", metavar="INPUT", help="a 'themesift classify' output, or a raw export")
     p.add_argument("--score", required=True, metavar="COL", help="the score column (e.g. rating, csat, ltr)")
     p.add_argument(
         "--score-type",
@@ -375,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="labels on fewer scored comments are listed, not estimated (default 30)",
     )
+    _text_column_arg(p)
+    _model_arg(p)
     p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
 
     p = sub.add_parser(
@@ -383,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=TRENDS_HELP,
     )
-    p.add_argument("predictions", metavar="PREDICTIONS", help="a 'themesift classify' output")
+    p.add_argument("predictions", metavar="INPUT", help="a 'themesift classify' output, or a raw export")
     p.add_argument("--time", required=True, metavar="COL", help="the date column")
     p.add_argument("--period", choices=("week", "month", "quarter", "year"), default="month")
     order = p.add_mutually_exclusive_group()
@@ -398,6 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     order.add_argument(
         "--monthfirst", dest="dayfirst", action="store_const", const=False, help="read 03/04/2026 as 4 March"
     )
+    _text_column_arg(p)
+    _model_arg(p)
     p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
 
     p = sub.add_parser(
@@ -406,8 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=LINK_HELP,
     )
-    p.add_argument("employee", metavar="EMPLOYEE", help="'themesift classify' output of employee comments")
-    p.add_argument("customer", metavar="CUSTOMER", help="'themesift classify' output of customer comments")
+    p.add_argument("employee", metavar="EMPLOYEE", help="employee comments: a classify output or a raw export")
+    p.add_argument("customer", metavar="CUSTOMER", help="customer comments: a classify output or a raw export")
     p.add_argument("--unit", required=True, metavar="COL", help="the column both files share (store, branch, team)")
     p.add_argument("--time", default=None, metavar="COL", help="a date column in both files: pair unit-periods")
     p.add_argument("--period", choices=("week", "month", "quarter", "year"), default="quarter")
@@ -442,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="units with fewer comments on a side are left out (default 5)",
     )
+    _text_column_arg(p)
+    _model_arg(p)
     p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
 
     p = sub.add_parser(

@@ -362,7 +362,15 @@ def cmd_drivers(args: Namespace) -> int:
     from themesift.analysis.predictions import drivers_from_file
 
     try:
-        table = _run(drivers_from_file, args.predictions, args.score, kind=args.score_type, min_count=args.min_count)
+        table = _run(
+            drivers_from_file,
+            args.predictions,
+            args.score,
+            kind=args.score_type,
+            min_count=args.min_count,
+            model=args.model,
+            text_column=args.text_column,
+        )
     except AnalysisError as exc:
         raise UserError(str(exc)) from None
     attrs = table.attrs
@@ -415,7 +423,15 @@ def cmd_trends(args: Namespace) -> int:
     from themesift.analysis.predictions import trends_from_file
 
     try:
-        table = _run(trends_from_file, args.predictions, args.time, period=args.period, dayfirst=args.dayfirst)
+        table = _run(
+            trends_from_file,
+            args.predictions,
+            args.time,
+            period=args.period,
+            dayfirst=args.dayfirst,
+            model=args.model,
+            text_column=args.text_column,
+        )
     except AnalysisError as exc:
         raise UserError(str(exc)) from None
     attrs = table.attrs
@@ -464,6 +480,8 @@ def cmd_link(args: Namespace) -> int:
             customer_scores=args.customer_score,
             min_units=args.min_units,
             min_group_size=args.min_group_size,
+            model=args.model,
+            text_column=args.text_column,
         )
     except AnalysisError as exc:
         raise UserError(str(exc)) from None
