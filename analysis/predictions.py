@@ -10,6 +10,7 @@ comments without a theme.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -101,7 +102,7 @@ def trends_from_file(
     return trends(labels, column(df, time, "--time").tolist(), period=period, dayfirst=dayfirst)
 
 
-def link_from_files(
+def link_inputs(
     employee_path: str | os.PathLike[str],
     customer_path: str | os.PathLike[str],
     unit: str,
@@ -110,17 +111,15 @@ def link_from_files(
     period: str = "quarter",
     lag: int = 0,
     dayfirst: bool | None = None,
-    employee_scores: list[str] = (),
-    customer_scores: list[str] = (),
-    min_units: int = 10,
+    employee_scores: Sequence[str] = (),
+    customer_scores: Sequence[str] = (),
     min_group_size: int = 5,
-    bootstrap: int = 1000,
     model: str | None = None,
     text_column: str | None = None,
-) -> pd.DataFrame:
-    """:func:`themesift.analysis.link` on two files sharing a unit column (raw exports are
-    classified as employee comments and customer comments)."""
-    from themesift.analysis.link import link, period_units, unit_profile
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The two unit profiles of :func:`themesift.analysis.link` (raw exports are classified as
+    employee comments and customer comments) and what was left out."""
+    from themesift.analysis.link import period_units, unit_profile
 
     profiles, small, undated = [], [], []
     sides = (
@@ -138,11 +137,29 @@ def link_from_files(
         profile, n_small = unit_profile(labels, units, scores=scores, min_group_size=min_group_size)
         profiles.append(profile)
         small.append(n_small)
-    table = link(*profiles, min_units=min_units, bootstrap=bootstrap)
-    table.attrs.update(
-        small_units={"employee": small[0], "customer": small[1]},
-        undated_rows={"employee": undated[0], "customer": undated[1]} if undated else None,
-    )
+    info = {
+        "small_units": {"employee": small[0], "customer": small[1]},
+        "undated_rows": {"employee": undated[0], "customer": undated[1]} if undated else None,
+    }
+    return profiles[0], profiles[1], info
+
+
+def link_from_files(
+    employee_path: str | os.PathLike[str],
+    customer_path: str | os.PathLike[str],
+    unit: str,
+    *,
+    min_units: int = 10,
+    bootstrap: int = 1000,
+    **inputs,
+) -> pd.DataFrame:
+    """:func:`themesift.analysis.link` on two files sharing a unit column (``inputs``: as for
+    :func:`link_inputs`)."""
+    from themesift.analysis.link import link
+
+    employee, customer, info = link_inputs(employee_path, customer_path, unit, **inputs)
+    table = link(employee, customer, min_units=min_units, bootstrap=bootstrap)
+    table.attrs.update(info)
     return table
 
 

@@ -62,3 +62,18 @@ def test_cli_discover_on_a_classified_file(comments, tmp_path, capsys):
     frame.head(2).to_csv(src, index=False)
     assert main(["discover", str(src)]) == 2
     assert "too few to find topics" in capsys.readouterr().err
+
+
+def test_cli_discover_report_opens_offline(comments, tmp_path):
+    from browser import render_page
+
+    from themesift.cli import main
+
+    src = tmp_path / "classified.csv"
+    pd.DataFrame({"comment": comments[:100], "themes": "", "error": ""}).to_csv(src, index=False)
+    page_path = tmp_path / "topics.html"
+    assert main(["discover", str(src), "--topics", "4", "--report", str(page_path)]) == 0
+    page = render_page(page_path)
+    start = page.dom.index('id="chart-topics"')
+    assert 'class="main-svg"' in page.dom[start : start + 5000]
+    assert page.requests == [] and page.dom.count('id="topic-') == 4

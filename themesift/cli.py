@@ -448,6 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _text_column_arg(p)
     _model_arg(p)
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write a self-contained HTML page: heatmap, the strongest pairs by unit, caveats",
+    )
     p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")
 
     p = sub.add_parser(
@@ -460,6 +466,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--uncovered-only", action="store_true", help="only the comments no theme covers")
     p.add_argument("--topics", default="auto", metavar="N|auto", help="number of topics (default: auto)")
     p.add_argument("--seed", type=int, default=0, help="the same input and seed give the same topics")
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="HTML",
+        help="also write a self-contained HTML page: topic sizes, key phrases, examples",
+    )
     _text_column_arg(p)
     _model_arg(p)
     p.add_argument("-o", "--output", default=None, metavar="TABLE", help="write the table (.csv/.xlsx/.parquet/...)")

@@ -462,29 +462,32 @@ def cmd_trends(args: Namespace) -> int:
 
 def cmd_link(args: Namespace) -> int:
     from themesift.analysis.drivers import AnalysisError
-    from themesift.analysis.predictions import link_from_files
+    from themesift.analysis.link import link
+    from themesift.analysis.predictions import link_inputs
 
     if args.lag and args.time is None:
         raise UserError("--lag needs --time (the date column that defines the periods)")
+    for path, flag in ((args.output, "-o"), (args.report, "--report")):
+        _writable(path, flag)
     try:
-        table = _run(
-            link_from_files,
+        employee, customer, info = _run(
+            link_inputs,
             args.employee,
             args.customer,
             args.unit,
             time=args.time,
             period=args.period,
             lag=args.lag,
-            dayfirst=None,
             employee_scores=args.employee_score,
             customer_scores=args.customer_score,
-            min_units=args.min_units,
             min_group_size=args.min_group_size,
             model=args.model,
             text_column=args.text_column,
         )
+        table = link(employee, customer, min_units=args.min_units)
     except AnalysisError as exc:
         raise UserError(str(exc)) from None
+    table.attrs.update(info)
     small = table.attrs["small_units"]
     what = "unit-periods" if args.time else "units"
     print(
@@ -505,6 +508,11 @@ def cmd_link(args: Namespace) -> int:
 
         _run(write_table, table.round({"rho": 4, "ci_low": 4, "ci_high": 4}), args.output)
         print(f"link written to {args.output}", file=sys.stderr)
+    if args.report:
+        from themesift.analysis.pages import write_link_report
+
+        _run(write_link_report, args.report, table, employee, customer, unit=args.unit)
+        print(f"report written to {args.report}", file=sys.stderr)
     return 0
 
 
@@ -513,6 +521,8 @@ def cmd_discover(args: Namespace) -> int:
     from themesift.analysis.predictions import discover_from_file
 
     topics = args.topics if args.topics == "auto" else _int_flag(args.topics, "--topics")
+    for path, flag in ((args.output, "-o"), (args.report, "--report")):
+        _writable(path, flag)
     try:
         table = _run(
             discover_from_file,
@@ -535,6 +545,11 @@ def cmd_discover(args: Namespace) -> int:
 
         _run(write_table, table.round({"share": 4, "uncovered_share": 4}), args.output)
         print(f"topics written to {args.output}", file=sys.stderr)
+    if args.report:
+        from themesift.analysis.pages import write_topics_report
+
+        _run(write_topics_report, args.report, table, scope=scope)
+        print(f"report written to {args.report}", file=sys.stderr)
     return 0
 
 
