@@ -332,6 +332,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", default=None, metavar="OUT")
 
     p = sub.add_parser(
+        "audit",
+        help="rank likely label errors in a labeled file, with the suggested label and why",
+        description="Score every row with a model that never saw it (k-fold, as 'themesift cv') and list "
+        "the labels it disagrees with: a theme it is sure of but the row lacks (missing), a labeled theme it "
+        "does not see (extra), another polarity (polarity). confidence = 1 - p(label as written) / the "
+        "average p the model gives rows with that same label (confident learning, as cleanlab), so rare "
+        "labels are not flagged everywhere; most likely first. The data is not changed.",
+    )
+    p.add_argument("--data", required=True)
+    p.add_argument("-o", "--output", required=True, metavar="TABLE", help="the issues (.csv/.xlsx/.jsonl/...)")
+    p.add_argument("--family", default="tfidf", choices=("tfidf", "embed", "finetune"))
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--min-confidence", type=float, default=0.5, help="list issues at least this likely (default 0.5)")
+    _label_args(p)
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser(
         "report",
         help="HTML report with charts (and tables) from a 'classify' output",
         description="One self-contained HTML file: theme volume and polarity, volume × net "

@@ -300,6 +300,34 @@ def cmd_evaluate(args: Namespace) -> int:
     return 0
 
 
+def cmd_audit(args: Namespace) -> int:
+    from themesift.nlp.table_writer import write_table
+    from themesift.training.audit import find_label_issues
+    from themesift.training.data import load_labeled
+
+    _writable(args.output, "-o")
+    data = _run(load_labeled, args.data, **_label_flags(args))
+    issues = _run(
+        find_label_issues,
+        data,
+        family=args.family,
+        folds=args.folds,
+        params=_params(args.param),
+        seed=args.seed,
+        min_confidence=args.min_confidence,
+    )
+    counts = issues["issue"].value_counts().to_dict()
+    print(
+        f"{len(issues)} likely label issues in {len(data)} rows ({', '.join(f'{n} {k}' for k, n in counts.items())}); "
+        "most likely first:"
+    )
+    for r in issues.head(10).itertuples():
+        print(f"  row {r.row:<6} {r.issue:<8} {r.label:<36} confidence {r.confidence:.2f}  {r.why}")
+    _run(write_table, issues, args.output)
+    print(f"issues written to {args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_cv(args: Namespace) -> int:
     from themesift.training.crossval import cross_validate, format_cv
 
@@ -601,4 +629,5 @@ COMMANDS = {
     "trends": cmd_trends,
     "link": cmd_link,
     "discover": cmd_discover,
+    "audit": cmd_audit,
 }

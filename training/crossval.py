@@ -8,12 +8,14 @@ stopping and per-theme thresholds, so the held-out fold stays unseen by every ch
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from themesift.models.base import ThemeClassifier
 from themesift.models.labels import LabelSpace
 from themesift.models.registry import make_model
 from themesift.training.data import LabeledData, load_labeled
@@ -46,6 +48,33 @@ def _summary(fold_metrics: list[dict]) -> dict:
                     "max": round(float(values.max()), 4),
                 }
     return out
+
+
+def fold_models(
+    data: LabeledData,
+    space: LabelSpace,
+    *,
+    family: str,
+    folds: int,
+    params: dict,
+    seed: int,
+    dev_size: float = 0.1,
+    progress: bool = True,
+) -> Iterator[tuple[int, np.ndarray, ThemeClassifier, LabeledData, LabeledData]]:
+    """For each stratified fold: its index, the held-out rows, and a model trained (with its
+    thresholds tuned on a dev slice of the rest) without them; cross-validation and the label
+    audit share this, so an out-of-fold figure always means the same thing."""
+    splits = kfold(data.texts, data.label_sets, folds=folds, seed=seed)
+    for k, (train_idx, test_idx) in enumerate(
+        tqdm(splits, total=folds, desc="folds", unit="fold", disable=not progress)
+    ):
+        train_part = data.subset(train_idx)
+        fit_i, dev_i = train_test_split(train_part.texts, train_part.label_sets, test_size=dev_size, seed=seed + k)
+        fit, dev = train_part.subset(fit_i), train_part.subset(dev_i)
+        model = make_model(family, **params)
+        model.fit(fit.texts, fit.label_sets, label_space=space, dev=(dev.texts, dev.label_sets))
+        model.set_thresholds(tune_thresholds(model.predict_proba(dev.texts), space.encode(dev.label_sets)))
+        yield k, test_idx, model, fit, dev
 
 
 def cross_validate(
@@ -91,17 +120,11 @@ def cross_validate(
     oof: list[list[str] | None] = [None] * len(data)
     per_fold, fold_metrics = [], []
     started = time.time()
-    splits = kfold(data.texts, data.label_sets, folds=folds, seed=seed)
-    for k, (train_idx, test_idx) in enumerate(
-        tqdm(splits, total=folds, desc="cv folds", unit="fold", disable=not progress)
+    fold_start = time.time()
+    for k, test_idx, model, fit, dev in fold_models(
+        data, space, family=family, folds=folds, params=params, seed=seed, dev_size=dev_size, progress=progress
     ):
-        fold_start = time.time()
-        train_part, held = data.subset(train_idx), data.subset(test_idx)
-        fit_i, dev_i = train_test_split(train_part.texts, train_part.label_sets, test_size=dev_size, seed=seed + k)
-        fit, dev = train_part.subset(fit_i), train_part.subset(dev_i)
-        model = make_model(family, **params)
-        model.fit(fit.texts, fit.label_sets, label_space=space, dev=(dev.texts, dev.label_sets))
-        model.set_thresholds(tune_thresholds(model.predict_proba(dev.texts), space.encode(dev.label_sets)))
+        held = data.subset(test_idx)
         pred = model.predict(held.texts)
         for i, labels in zip(test_idx, pred):
             oof[int(i)] = labels
@@ -120,6 +143,7 @@ def cross_validate(
                 "seconds": round(time.time() - fold_start, 2),
             }
         )
+        fold_start = time.time()
     done = [i for i, p in enumerate(oof) if p is not None]
     pooled = evaluate_label_sets([data.label_sets[i] for i in done], [oof[i] for i in done], themes=space.themes)
     return {
