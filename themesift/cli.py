@@ -350,6 +350,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser(
+        "suggest",
+        help="which comments to label next: uncertain, spread over the themes, no near-duplicates",
+        description="Scores each comment of --data by how close the model's score for each theme is to that theme's "
+        "threshold, picks the most uncertain comment for every theme in turn (so rare themes get their share), "
+        "skips near-duplicates (word TF-IDF cosine >= --max-similarity) and writes them with the model's labels "
+        "as a starting point: a table, or Label Studio tasks when -o ends in .json (the labeling config is written "
+        "beside it as OUTPUT.config.xml). 'themesift train' reads Label Studio's JSON export back.",
+    )
+    _model_arg(p)
+    p.add_argument("--data", required=True, metavar="POOL", help="unlabeled comments (any table format)")
+    p.add_argument("-n", type=int, default=100, help="comments to suggest (default 100)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="a table, or .json for Label Studio")
+    p.add_argument("--max-similarity", type=float, default=0.8, help="near-duplicate cosine (default 0.8)")
+    _text_column_arg(p)
+
+    p = sub.add_parser(
         "report",
         help="HTML report with charts (and tables) from a 'classify' output",
         description="One self-contained HTML file: theme volume and polarity, volume × net "

@@ -328,6 +328,34 @@ def cmd_audit(args: Namespace) -> int:
     return 0
 
 
+def cmd_suggest(args: Namespace) -> int:
+    from themesift.nlp.atomic import atomic_write_text
+    from themesift.nlp.tables import read_table, resolve_text_column
+    from themesift.serve.predict import load_model
+    from themesift.training.suggest import label_studio_config, label_studio_json, suggest
+
+    _writable(args.output, "-o")
+    if args.n < 1:
+        raise UserError(f"-n must be at least 1, got {args.n}")
+    frame = _run(read_table, args.data)
+    texts = frame[_run(resolve_text_column, frame.columns, args.text_column)].tolist()
+    model = _run(load_model, args.model)
+    table = _run(suggest, model, texts, args.n, max_similarity=args.max_similarity)
+    themes = table["uncertain_theme"].nunique()
+    print(f"{len(table)} comments to label next, over {themes} themes, from {len(texts)} in {args.data}")
+    if str(args.output).lower().endswith(".json"):
+        config = f"{args.output}.config.xml"
+        _run(atomic_write_text, args.output, label_studio_json(table))
+        _run(atomic_write_text, config, label_studio_config(model))
+        print(f"Label Studio tasks written to {args.output}, labeling config to {config}", file=sys.stderr)
+    else:
+        from themesift.nlp.table_writer import write_table
+
+        _run(write_table, table, args.output)
+        print(f"suggestions written to {args.output}", file=sys.stderr)
+    return 0
+
+
 def cmd_cv(args: Namespace) -> int:
     from themesift.training.crossval import cross_validate, format_cv
 
@@ -630,4 +658,5 @@ COMMANDS = {
     "link": cmd_link,
     "discover": cmd_discover,
     "audit": cmd_audit,
+    "suggest": cmd_suggest,
 }

@@ -13,7 +13,13 @@ from themesift.models.labels import POLARITIES, LabelSpace
 from themesift.nlp.cells import is_empty_cell
 from themesift.nlp.normalize import normalize_text, text_problem
 from themesift.nlp.tables import TableError, parse_error_column, read_table, resolve_text_column
-from themesift.training.labels_io import LabelDataError, is_polarity_column, parse_label_column, parse_theme_columns
+from themesift.training.labels_io import (
+    LabelDataError,
+    from_label_studio,
+    is_polarity_column,
+    parse_label_column,
+    parse_theme_columns,
+)
 
 
 @dataclass
@@ -125,6 +131,8 @@ def labeled_from_frame(
     source whose licence does not fit; row numbers in errors then count the rows kept.
     """
     pols = tuple(polarities) if polarities else (label_space.polarities if label_space else POLARITIES)
+    if {"data", "annotations"} <= set(frame.columns):  # a Label Studio export (themesift suggest's loop)
+        frame = from_label_studio(frame, source)
     frame = _drop_excluded(frame, exclude, source)
     try:
         text_column = resolve_text_column(list(frame.columns), text_column)

@@ -88,3 +88,34 @@ def parse_theme_columns(
                 )
             out[i].append(f"{column}:{polarity}")
     return out
+
+
+def from_label_studio(frame, source: str = "data"):
+    """A Label Studio JSON export (tasks with ``data`` and ``annotations``) as a text + labels
+    table: the text is ``data["text"]`` (other ``data`` keys become columns), the labels the
+    choices of the latest annotation that was not cancelled; tasks nobody annotated are left
+    out. Any choices control counts, so the config of ``themesift suggest`` or one's own works."""
+    import pandas as pd
+
+    rows = []
+    for i, (data, marks) in enumerate(zip(frame["data"], frame["annotations"])):
+        if not isinstance(data, dict) or "text" not in data:
+            raise LabelDataError(f"{source}: task {i + 1} has no data.text (a Label Studio text task is expected)")
+        done = [
+            a for a in (marks if isinstance(marks, list) else []) if isinstance(a, dict) and not a.get("was_cancelled")
+        ]
+        if not done:
+            continue
+        result = done[-1].get("result") or []
+        labels = sorted(
+            {
+                c
+                for r in result
+                if isinstance(r, dict) and r.get("type") == "choices"
+                for c in (r.get("value") or {}).get("choices", [])
+            }
+        )
+        rows.append({**{k: v for k, v in data.items() if k != "text"}, "text": data["text"], "labels": labels})
+    if not rows:
+        raise LabelDataError(f"{source}: no annotated task in this Label Studio export")
+    return pd.DataFrame(rows)

@@ -1,0 +1,74 @@
+"""themesift suggest: uncertain comments spread over the themes, no near-duplicates, a Label
+Studio task file that a Label Studio export of it trains from (the loop closes)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SHARED, read_jsonl
+from themesift.models.registry import load_artifact
+from themesift.training.suggest import suggest, uncertainty
+
+POOL = SHARED / "data" / "employee-reviews" / "pool.jsonl"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    if not POOL.is_file():
+        pytest.skip(f"shared data not found at {POOL}")
+    texts = [r["text"] for r in read_jsonl(POOL, limit=1500)]
+    return texts + texts[:50] + [t.upper() + "!" for t in texts[50:80]]  # exact and near duplicates
+
+
+def test_picks_are_uncertain_varied_and_not_duplicated(tfidf_model_dir, pool):
+    model = load_artifact(tfidf_model_dir)
+    table = suggest(model, pool, 40)
+    assert len(table) == 40
+    assert table["text"].str.strip().str.casefold().nunique() == 40
+    assert table["uncertain_theme"].nunique() >= min(10, len(model.themes))  # rare themes get a turn too
+    scores = uncertainty(model, pool).max(axis=1)
+    picked = table["row"].to_numpy() - 1
+    assert np.median(scores[picked]) > np.median(scores)  # more uncertain than the pool
+
+
+def test_label_studio_round_trip_trains(tfidf_model_dir, pool, tmp_path, capsys):
+    from themesift.cli import main
+
+    src = tmp_path / "pool.csv"
+    pd.DataFrame({"comment": pool[:600]}).to_csv(src, index=False)
+    tasks_path = tmp_path / "tasks.json"
+    assert (
+        main(["suggest", "--model", str(tfidf_model_dir), "--data", str(src), "-n", "30", "-o", str(tasks_path)]) == 0
+    )
+    tasks = json.loads(tasks_path.read_text(encoding="utf-8"))
+    assert len(tasks) == 30 and all("text" in t["data"] and t["predictions"][0]["result"] for t in tasks)
+    config = (tmp_path / "tasks.json.config.xml").read_text(encoding="utf-8")
+    assert '<Choices name="themes" toName="text" choice="multiple"' in config
+    # an annotator accepts the suggestions as they are: Label Studio's export format
+    export = [
+        {"id": i, "data": t["data"], "annotations": [{"result": t["predictions"][0]["result"]}]}
+        for i, t in enumerate(tasks)
+    ]
+    export_path = tmp_path / "export.json"
+    export_path.write_text(json.dumps(export), encoding="utf-8")
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(export_path),
+                "--family",
+                "tfidf",
+                "--output",
+                str(tmp_path / "m2"),
+                "--dev-size",
+                "0.2",
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "m2" / "config.json").is_file()
