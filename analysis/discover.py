@@ -3,9 +3,10 @@
 Comments are embedded with the shipped encoder (MiniLM mean pooling, the ONNX path when it is
 cached), L2-normalised, and clustered with k-means (scikit-learn): a fixed seed and a fixed
 number of restarts make the same input give the same topics, run after run (BERTopic's UMAP +
-HDBSCAN pipeline is not reproducible by default, its most reported complaint, and it does not
-install offline here). With ``n_topics="auto"`` k is the best silhouette (cosine, on a seeded
-sample) among a few candidates.
+HDBSCAN pipeline is not reproducible by default, its most reported complaint; it would also add
+umap-learn and hdbscan to the install, and whether it runs offline on our encoder was not tried).
+With ``n_topics="auto"`` k is the best silhouette (cosine, on a seeded sample) among a few
+candidates.
 
 Each topic gets class-based TF-IDF key phrases (the c-TF-IDF of BERTopic: term frequency in the
 topic's concatenated comments times log(1 + average words per topic / the term's frequency over
