@@ -99,6 +99,9 @@ def drivers(
     X_all = label_matrix([labels for labels, k in zip(label_sets, keep) if k])
     if len(y) < 2:
         raise AnalysisError(f"only {len(y)} comments have a usable score; drivers need more")
+    if np.ptp(y) == 0:
+        hint = " (as NPS, 0-6 are all detractors: is it a 0-10 likelihood to recommend?)" if kind == "nps" else ""
+        raise AnalysisError(f"every usable score is {y[0]:g}{hint}: nothing for the themes to explain")
     counts = X_all.sum(axis=0) if len(X_all.columns) else pd.Series(dtype=int)
     estimated = [c for c in X_all.columns if min_count <= counts[c] < len(y)]
     rows = []

@@ -127,6 +127,8 @@ def trends(
     if len(label_sets) != len(dates):
         raise AnalysisError(f"{len(label_sets)} label sets but {len(dates)} dates")
     stamps, bad = parse_dates(dates, dayfirst)
+    if len(dates) and stamps.isna().all():
+        raise AnalysisError("no cell of the date column is a date (ISO, 14/03/2026, 03/14/2026, Excel serial)")
     keep = stamps.notna().to_numpy() & np.array([labels is not None for labels in label_sets], dtype=bool)
     periods = stamps[keep].dt.to_period(_FREQ[period]).astype(str).to_numpy()
     X = label_matrix([labels for labels, k in zip(label_sets, keep) if k])

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import SHARED, read_jsonl
 from themesift.analysis import drivers, parse_scores
-from themesift.analysis.drivers import label_matrix
+from themesift.analysis.drivers import AnalysisError, label_matrix
 
 POOL = SHARED / "data" / "employee-reviews" / "pool.jsonl"
 SUBRATINGS = ("work_life_balance", "culture_values", "career_opportunities", "comp_benefits", "senior_management")
@@ -172,3 +172,8 @@ def test_cli_drivers_classifies_a_raw_export_on_the_fly(pool_classified, tmp_pat
     assert main(["drivers", str(src), "--score", "rating", "--min-count", "10", "-o", str(tmp_path / "d.csv")]) == 0
     assert "200 scored comments" in capsys.readouterr().out
     assert pd.read_csv(tmp_path / "d.csv")["estimated"].any()
+
+
+def test_a_score_that_never_varies_is_refused():
+    with pytest.raises(AnalysisError, match="0-10 likelihood to recommend"):
+        drivers([["pay:negative"]] * 40 + [[]] * 40, [3] * 40 + [5] * 40, kind="nps")  # 1-5 ratings read as NPS

@@ -108,3 +108,8 @@ def test_cli_trends(tmp_path, capsys, real_label_sets):
     assert set(table["period"]) == {"2026-01", "2026-02", "2026-03"}
     assert main(["trends", str(src), "--time", "when"]) == 2
     assert "--time: no column 'when'" in capsys.readouterr().err
+
+
+def test_a_column_without_dates_is_refused():
+    with pytest.raises(AnalysisError, match="no cell of the date column is a date"):
+        trends([["pay:negative"], []], [4, 5])
