@@ -144,25 +144,6 @@ def link_inputs(
     return profiles[0], profiles[1], info
 
 
-def link_from_files(
-    employee_path: str | os.PathLike[str],
-    customer_path: str | os.PathLike[str],
-    unit: str,
-    *,
-    min_units: int = 10,
-    bootstrap: int = 1000,
-    **inputs,
-) -> pd.DataFrame:
-    """:func:`themesift.analysis.link` on two files sharing a unit column (``inputs``: as for
-    :func:`link_inputs`)."""
-    from themesift.analysis.link import link
-
-    employee, customer, info = link_inputs(employee_path, customer_path, unit, **inputs)
-    table = link(employee, customer, min_units=min_units, bootstrap=bootstrap)
-    table.attrs.update(info)
-    return table
-
-
 def discover_from_file(
     path: str | os.PathLike[str],
     *,
