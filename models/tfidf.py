@@ -87,6 +87,12 @@ class TfidfClassifier(ThemeClassifier):
             raise artifact.ModelFileError(f"{directory / VOCAB}: must be a list of distinct terms")
         weights = directory / artifact.WEIGHTS
         tensors = artifact.load_tensors(weights)
+        if "coef" not in tensors and {"coef_int8", "coef_scale"} <= set(tensors):
+            # int8 per output column (benchmarks/quantize_tfidf.py: the shipped member, 4x smaller)
+            quantized, scale = tensors.pop("coef_int8"), tensors.pop("coef_scale")
+            if scale.shape != (quantized.shape[-1],):
+                raise artifact.ModelFileError(f"{weights}: coef_scale must have one value per column of coef_int8")
+            tensors["coef"] = quantized.astype(np.float32) * scale[None, :]
         n_out = self.label_space_.n_themes * self.label_space_.n_classes
         expected = {"idf": (len(vocab),), "coef": (len(vocab), n_out), "bias": (n_out,)}
         for name, shape in expected.items():

@@ -473,3 +473,23 @@ def test_ensemble_command_refuses_weights_1e308_in_one_line(small, tmp_path, cap
     err = capsys.readouterr().err.strip()
     assert code == 2 and err.count("\n") == 0 and "'weights'" in err and "1e+06" in err, err
     assert not (tmp_path / "ens").exists()
+
+
+def test_int8_tfidf_coefficients_load_and_a_bad_scale_is_refused(small, tmp_path):
+    """The shipped TF-IDF member stores int8 coefficients (benchmarks/quantize_tfidf.py)."""
+    import sys
+
+    from safetensors.numpy import load_file, save_file
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from quantize_tfidf import quantized
+
+    folder = _copy(small, tmp_path / "int8")
+    weights = folder / "weights.safetensors"
+    save_file(quantized(load_file(str(weights))), str(weights))
+    loaded, exact = load_artifact(folder), load_artifact(small)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), exact.predict_proba(TEXTS), atol=0.02)
+    tensors = load_file(str(weights))
+    tensors["coef_scale"] = tensors["coef_scale"][:-1]
+    save_file(tensors, str(weights))
+    _refused(folder, str(weights), "coef_scale")
