@@ -24,14 +24,8 @@ SPECIAL_TOKENS = 2
 
 
 def token_counter(tokenizer) -> TokenCounter:
-    """Tokens per text (special tokens left out), from a Hugging Face or ``tokenizers`` tokenizer."""
-    if hasattr(tokenizer, "encode_batch"):  # tokenizers.Tokenizer: a copy whose truncation cannot cap the count
-        from tokenizers import Tokenizer
-
-        counting = Tokenizer.from_str(tokenizer.to_str())
-        counting.no_truncation()
-        counting.no_padding()
-        return lambda texts: [len(e.ids) for e in counting.encode_batch(texts, add_special_tokens=False)]
+    """Tokens per text (special tokens left out), from any tokenizer called like a Hugging Face one
+    (transformers' own, or encoder.TextTokenizer on a warm start)."""
     return lambda texts: [
         len(ids) for ids in tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
     ]

@@ -3,6 +3,9 @@ quiet, a validity check on real reviews with sub-ratings, and the CLI on a real 
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,18 +14,10 @@ from conftest import SHARED, read_jsonl
 from themesift.analysis import drivers, parse_scores
 from themesift.analysis.drivers import AnalysisError, label_matrix
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from drivers_validity import OWN_SUBRATING, SUBRATINGS  # noqa: E402  (one list of the checked labels)
+
 POOL = SHARED / "data" / "employee-reviews" / "pool.jsonl"
-SUBRATINGS = ("work_life_balance", "culture_values", "career_opportunities", "comp_benefits", "senior_management")
-# each label and the sub-rating it should move most (down for negative labels, up for positive)
-OWN_SUBRATING = {
-    "work_life_balance:negative": "work_life_balance",
-    "work_life_balance:positive": "work_life_balance",
-    "pay_benefits:negative": "comp_benefits",
-    "pay_benefits:positive": "comp_benefits",
-    "growth_development:negative": "career_opportunities",
-    "growth_development:positive": "career_opportunities",
-    "leadership_direction:negative": "senior_management",
-}
 
 
 @pytest.fixture(scope="module")

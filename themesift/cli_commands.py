@@ -39,11 +39,12 @@ def _user_errors():
 
 
 def _command_errors():
-    """The input errors of report and train (one line each, naming the flag)."""
+    """The input errors of report, train and the analyses (one line each, naming the flag)."""
+    from themesift.analysis.drivers import AnalysisError
     from themesift.report.tables import ReportError
     from themesift.training.train import TrainConfigError
 
-    return (ReportError, TrainConfigError)
+    return (ReportError, TrainConfigError, AnalysisError)
 
 
 def _run(fn, *args, **kwargs):
@@ -52,6 +53,22 @@ def _run(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except (*_user_errors(), *_command_errors()) as exc:
         raise UserError(" ".join(str(exc).split())) from None  # one line; quotes in names kept (B3)
+
+
+def _left_out(attrs: dict, why: str) -> None:
+    """Print the rows an analysis left out (the first ten row numbers), if any."""
+    if attrs["n_excluded"]:
+        rows = ", ".join(map(str, attrs["excluded_rows"][:10])) + (" ..." if attrs["n_excluded"] > 10 else "")
+        print(f"left out: {attrs['n_excluded']} rows {why} (rows {rows})")
+
+
+def _write_result(table, path: str | None, what: str, rounded: tuple[str, ...] = ()) -> None:
+    """Write an analysis table with the classify writer, numbers rounded to 4 decimals."""
+    if path:
+        from themesift.nlp.table_writer import write_table
+
+        _run(write_table, table.round(dict.fromkeys(rounded, 4)), path)
+        print(f"{what} written to {path}", file=sys.stderr)
 
 
 def _params(pairs: list[str]) -> dict:
@@ -377,7 +394,6 @@ def cmd_cv(args: Namespace) -> int:
 
 
 def cmd_report(args: Namespace) -> int:
-    from themesift.analysis.drivers import AnalysisError
     from themesift.report import write_report
 
     extra = None
@@ -394,50 +410,41 @@ def cmd_report(args: Namespace) -> int:
                 min_group_size=args.min_group_size,
             )
         )
-    try:
-        _run(
-            write_report,
-            args.predictions,
-            args.output,
-            by=args.by,
-            min_group_size=args.min_group_size,
-            redact=args.redact,
-            text_column=args.text_column,
-            tables_path=args.tables,
-            title=args.title,
-            extra=extra,
-        )
-    except AnalysisError as exc:
-        raise UserError(str(exc)) from None
+    _run(
+        write_report,
+        args.predictions,
+        args.output,
+        by=args.by,
+        min_group_size=args.min_group_size,
+        redact=args.redact,
+        text_column=args.text_column,
+        tables_path=args.tables,
+        title=args.title,
+        extra=extra,
+    )
     print(f"report written to {args.output}", file=sys.stderr)
     return 0
 
 
 def cmd_drivers(args: Namespace) -> int:
-    from themesift.analysis.drivers import AnalysisError
     from themesift.analysis.predictions import drivers_from_file
 
-    try:
-        table = _run(
-            drivers_from_file,
-            args.predictions,
-            args.score,
-            kind=args.score_type,
-            min_count=args.min_count,
-            model=args.model,
-            text_column=args.text_column,
-        )
-    except AnalysisError as exc:
-        raise UserError(str(exc)) from None
+    table = _run(
+        drivers_from_file,
+        args.predictions,
+        args.score,
+        kind=args.score_type,
+        min_count=args.min_count,
+        model=args.model,
+        text_column=args.text_column,
+    )
     attrs = table.attrs
     unit = "NPS points" if args.score_type == "nps" else f"points of {args.score}"
     print(
         f"{attrs['n_scored']} scored comments, mean {attrs['mean_score']:.2f}; impact in {unit}, "
         "95% interval, q = Benjamini-Hochberg"
     )
-    if attrs["n_excluded"]:
-        rows = ", ".join(map(str, attrs["excluded_rows"][:10])) + (" ..." if attrs["n_excluded"] > 10 else "")
-        print(f"left out: {attrs['n_excluded']} rows with a blank or non-numeric {args.score!r} (rows {rows})")
+    _left_out(attrs, f"with a blank or non-numeric {args.score!r}")
     shown = table[table["estimated"]]
     for r in shown.itertuples():
         mark = "*" if r.q_value < 0.05 else " "
@@ -451,51 +458,27 @@ def cmd_drivers(args: Namespace) -> int:
             f"not estimated (fewer than {args.min_count} scored comments): "
             + ", ".join(f"{r.label} ({r.n})" for r in small.itertuples())
         )
-    if args.output:
-        from themesift.nlp.table_writer import write_table
-
-        rounded = table.round(
-            {
-                c: 4
-                for c in (
-                    "share",
-                    "mean_with",
-                    "mean_without",
-                    "impact",
-                    "ci_low",
-                    "ci_high",
-                    "score_without",
-                    "delta_without",
-                )
-            }
-        )
-        _run(write_table, rounded, args.output)
-        print(f"drivers written to {args.output}", file=sys.stderr)
+    rounded = ("share", "mean_with", "mean_without", "impact", "ci_low", "ci_high", "score_without", "delta_without")
+    _write_result(table, args.output, "drivers", rounded)
     return 0
 
 
 def cmd_trends(args: Namespace) -> int:
-    from themesift.analysis.drivers import AnalysisError
     from themesift.analysis.predictions import trends_from_file
 
-    try:
-        table = _run(
-            trends_from_file,
-            args.predictions,
-            args.time,
-            period=args.period,
-            dayfirst=args.dayfirst,
-            model=args.model,
-            text_column=args.text_column,
-        )
-    except AnalysisError as exc:
-        raise UserError(str(exc)) from None
+    table = _run(
+        trends_from_file,
+        args.predictions,
+        args.time,
+        period=args.period,
+        dayfirst=args.dayfirst,
+        model=args.model,
+        text_column=args.text_column,
+    )
     attrs = table.attrs
     counts = ", ".join(f"{p} {n}" for p, n in attrs["comments_per_period"].items())
     print(f"comments per {args.period}: {counts or 'none'}")
-    if attrs["n_excluded"]:
-        rows = ", ".join(map(str, attrs["excluded_rows"][:10])) + (" ..." if attrs["n_excluded"] > 10 else "")
-        print(f"left out: {attrs['n_excluded']} rows with no usable date in {args.time!r} (rows {rows})")
+    _left_out(attrs, f"with no usable date in {args.time!r}")
     moved = table[table["q_value"] < 0.05].sort_values("q_value")
     if moved.empty:
         print("no significant change (every q >= 0.05)")
@@ -504,20 +487,11 @@ def cmd_trends(args: Namespace) -> int:
             f"* {r.label:<36} {r.previous_period} -> {r.period}: {r.previous_share:.1%} -> {r.share:.1%} "
             f"({r.change:+.1%} [{r.ci_low:+.1%}, {r.ci_high:+.1%}], q={r.q_value:.3g})"
         )
-    if args.output:
-        from themesift.nlp.table_writer import write_table
-
-        _run(
-            write_table,
-            table.round({c: 4 for c in ("share", "previous_share", "change", "ci_low", "ci_high")}),
-            args.output,
-        )
-        print(f"trends written to {args.output}", file=sys.stderr)
+    _write_result(table, args.output, "trends", ("share", "previous_share", "change", "ci_low", "ci_high"))
     return 0
 
 
 def cmd_link(args: Namespace) -> int:
-    from themesift.analysis.drivers import AnalysisError
     from themesift.analysis.link import link
     from themesift.analysis.predictions import link_inputs
 
@@ -525,24 +499,21 @@ def cmd_link(args: Namespace) -> int:
         raise UserError("--lag needs --time (the date column that defines the periods)")
     for path, flag in ((args.output, "-o"), (args.report, "--report")):
         _writable(path, flag)
-    try:
-        employee, customer, info = _run(
-            link_inputs,
-            args.employee,
-            args.customer,
-            args.unit,
-            time=args.time,
-            period=args.period,
-            lag=args.lag,
-            employee_scores=args.employee_score,
-            customer_scores=args.customer_score,
-            min_group_size=args.min_group_size,
-            model=args.model,
-            text_column=args.text_column,
-        )
-        table = link(employee, customer, min_units=args.min_units)
-    except AnalysisError as exc:
-        raise UserError(str(exc)) from None
+    employee, customer, info = _run(
+        link_inputs,
+        args.employee,
+        args.customer,
+        args.unit,
+        time=args.time,
+        period=args.period,
+        lag=args.lag,
+        employee_scores=args.employee_score,
+        customer_scores=args.customer_score,
+        min_group_size=args.min_group_size,
+        model=args.model,
+        text_column=args.text_column,
+    )
+    table = _run(link, employee, customer, min_units=args.min_units)
     table.attrs.update(info)
     small = table.attrs["small_units"]
     what = "unit-periods" if args.time else "units"
@@ -559,11 +530,7 @@ def cmd_link(args: Namespace) -> int:
             f"* {r.employee_theme:<32} ~ {r.customer_theme:<28} rho {r.rho:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]"
             f"  q={r.q_value:.3g}"
         )
-    if args.output:
-        from themesift.nlp.table_writer import write_table
-
-        _run(write_table, table.round({"rho": 4, "ci_low": 4, "ci_high": 4}), args.output)
-        print(f"link written to {args.output}", file=sys.stderr)
+    _write_result(table, args.output, "link", ("rho", "ci_low", "ci_high"))
     if args.report:
         from themesift.analysis.pages import write_link_report
 
@@ -573,34 +540,26 @@ def cmd_link(args: Namespace) -> int:
 
 
 def cmd_discover(args: Namespace) -> int:
-    from themesift.analysis.drivers import AnalysisError
     from themesift.analysis.predictions import discover_from_file
 
     topics = args.topics if args.topics == "auto" else _int_flag(args.topics, "--topics")
     for path, flag in ((args.output, "-o"), (args.report, "--report")):
         _writable(path, flag)
-    try:
-        table = _run(
-            discover_from_file,
-            args.input,
-            text_column=args.text_column,
-            model=args.model,
-            uncovered_only=args.uncovered_only,
-            n_topics=topics,
-            seed=args.seed,
-        )
-    except AnalysisError as exc:
-        raise UserError(str(exc)) from None
+    table = _run(
+        discover_from_file,
+        args.input,
+        text_column=args.text_column,
+        model=args.model,
+        uncovered_only=args.uncovered_only,
+        n_topics=topics,
+        seed=args.seed,
+    )
     scope = "comments no theme covers" if args.uncovered_only else "comments"
     print(f"{table.attrs['comments']} {scope} in {table.attrs['n_topics']} topics")
     for r in table.itertuples():
         covered = f"  themes: {r.themes}" if getattr(r, "themes", "") else ""
         print(f"{r.topic:>3}  {r.size:>5} ({r.share:.0%})  {r.keywords}{covered}")
-    if args.output:
-        from themesift.nlp.table_writer import write_table
-
-        _run(write_table, table.round({"share": 4, "uncovered_share": 4}), args.output)
-        print(f"topics written to {args.output}", file=sys.stderr)
+    _write_result(table, args.output, "topics", ("share", "uncovered_share"))
     if args.report:
         from themesift.analysis.pages import write_topics_report
 
