@@ -72,3 +72,55 @@ def test_label_studio_round_trip_trains(tfidf_model_dir, pool, tmp_path, capsys)
         == 0
     )
     assert (tmp_path / "m2" / "config.json").is_file()
+
+
+def _ls_task(task_id: int, text: str, annotations: list[dict]) -> dict:
+    """A task as Label Studio's JSON export writes it (the task format page of its docs)."""
+    return {
+        "id": task_id,
+        "created_at": "2021-03-09T21:52:49.513742Z",
+        "updated_at": "2021-03-09T22:16:08.746926Z",
+        "project": 83,
+        "data": {"text": text, "row": task_id, "uncertain_theme": "pay"},
+        "annotations": annotations,
+        "predictions": [{"model_version": "themesift", "score": 0.9, "result": []}],
+    }
+
+
+def _ls_annotation(choices: list[str], cancelled: bool = False) -> dict:
+    return {
+        "id": "1001",
+        "result": [
+            {
+                "id": "Dx_aB91ISN",
+                "from_name": "themes",
+                "to_name": "text",
+                "type": "choices",
+                "origin": "manual",
+                "value": {"choices": choices},
+            }
+        ],
+        "was_cancelled": cancelled,
+        "ground_truth": False,
+        "created_at": "2021-03-09T22:16:08.728353Z",
+        "updated_at": "2021-03-09T22:16:08.728378Z",
+        "lead_time": 4.288,
+        "result_count": 0,
+        "task": 1,
+        "completed_by": 10,
+    }
+
+
+def test_label_studio_export_as_documented(tmp_path):
+    from themesift.training.data import load_labeled
+
+    export = [
+        _ls_task(1, "Pay is low, my manager is great", [_ls_annotation(["pay:negative", "manager:positive"])]),
+        _ls_task(2, "asdf", [_ls_annotation(["pay:neutral"], cancelled=True)]),  # skipped by the annotator
+        _ls_task(3, "Not looked at yet", []),
+    ]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(export), encoding="utf-8")
+    data = load_labeled(path)
+    assert data.texts == ["Pay is low, my manager is great"]
+    assert data.label_sets == [["manager:positive", "pay:negative"]]

@@ -355,13 +355,22 @@ def build_parser() -> argparse.ArgumentParser:
         description="Scores each comment of --data by how close the model's score for each theme is to that theme's "
         "threshold, picks the most uncertain comment for every theme in turn (so rare themes get their share), "
         "skips near-duplicates (word TF-IDF cosine >= --max-similarity) and writes them with the model's labels "
-        "as a starting point: a table, or Label Studio tasks when -o ends in .json (the labeling config is written "
-        "beside it as OUTPUT.config.xml). 'themesift train' reads Label Studio's JSON export back.",
+        "as a starting point: a table, Label Studio tasks (the default when -o ends in .json; the labeling config is "
+        "written beside it as OUTPUT.config.xml), or with --format argilla a folder that rg.Dataset.from_disk(OUTPUT) "
+        "loads into Argilla with its settings. 'themesift train' reads Label Studio's JSON export and Argilla's "
+        "exported records (dataset.records.to_json(FILE), or a dataset.to_disk folder) back.",
     )
     _model_arg(p)
     p.add_argument("--data", required=True, metavar="POOL", help="unlabeled comments (any table format)")
     p.add_argument("-n", type=int, default=100, help="comments to suggest (default 100)")
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="a table, or .json for Label Studio")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="a table, .json for Label Studio, or a folder")
+    p.add_argument(
+        "--format",
+        choices=("csv", "label-studio", "argilla"),
+        default=None,
+        help="csv (a CSV table whatever the suffix), label-studio, or argilla (a new or empty folder); "
+        "default: label-studio for .json, else a table in the suffix's format",
+    )
     p.add_argument("--max-similarity", type=float, default=0.8, help="near-duplicate cosine (default 0.8)")
     _text_column_arg(p)
 

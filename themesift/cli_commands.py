@@ -346,10 +346,9 @@ def cmd_audit(args: Namespace) -> int:
 
 
 def cmd_suggest(args: Namespace) -> int:
-    from themesift.nlp.atomic import atomic_write_text
     from themesift.nlp.tables import read_table, resolve_text_column
     from themesift.serve.predict import load_model
-    from themesift.training.suggest import label_studio_config, label_studio_json, suggest
+    from themesift.training.suggest import suggest, write_suggestions
 
     _writable(args.output, "-o")
     if args.n < 1:
@@ -360,16 +359,7 @@ def cmd_suggest(args: Namespace) -> int:
     table = _run(suggest, model, texts, args.n, max_similarity=args.max_similarity)
     themes = table["uncertain_theme"].nunique()
     print(f"{len(table)} comments to label next, over {themes} themes, from {len(texts)} in {args.data}")
-    if str(args.output).lower().endswith(".json"):
-        config = f"{args.output}.config.xml"
-        _run(atomic_write_text, args.output, label_studio_json(table))
-        _run(atomic_write_text, config, label_studio_config(model))
-        print(f"Label Studio tasks written to {args.output}, labeling config to {config}", file=sys.stderr)
-    else:
-        from themesift.nlp.table_writer import write_table
-
-        _run(write_table, table, args.output)
-        print(f"suggestions written to {args.output}", file=sys.stderr)
+    print(_run(write_suggestions, table, model, args.output, args.format), file=sys.stderr)
     return 0
 
 

@@ -13,6 +13,7 @@ from themesift.models.labels import POLARITIES, LabelSpace
 from themesift.nlp.cells import is_empty_cell
 from themesift.nlp.normalize import normalize_text, text_problem
 from themesift.nlp.tables import TableError, parse_error_column, read_table, resolve_text_column
+from themesift.training.argilla import from_argilla, is_argilla_export, records_file
 from themesift.training.labels_io import (
     LabelDataError,
     from_label_studio,
@@ -80,6 +81,7 @@ def load_labeled(
 
     See :func:`labeled_from_frame` for the layouts and options.
     """
+    path = records_file(path)  # an Argilla to_disk folder: its records.json
     source = str(path)
     frame = read_table(path, encoding=encoding)
     marker = parse_error_column(frame)  # the reader's own column, never a user column of that name
@@ -133,6 +135,9 @@ def labeled_from_frame(
     pols = tuple(polarities) if polarities else (label_space.polarities if label_space else POLARITIES)
     if {"data", "annotations"} <= set(frame.columns):  # a Label Studio export (themesift suggest's loop)
         frame = from_label_studio(frame, source)
+    elif is_argilla_export(frame):  # Argilla records (suggest --format argilla's loop)
+        labels_column = labels_column or "labels"
+        frame = from_argilla(frame, source, labels_column=labels_column, text_column=text_column, polarities=pols)
     frame = _drop_excluded(frame, exclude, source)
     try:
         text_column = resolve_text_column(list(frame.columns), text_column)

@@ -9,9 +9,11 @@ lack). A comment whose word TF-IDF cosine with an earlier pick reaches ``max_sim
 skipped as a near-duplicate.
 
 Outputs import as they are: a table (csv, xlsx, ...) with the model's labels as a starting
-point, or Label Studio tasks (JSON with the model's labels as ``predictions``, and the labeling
-config to paste beside it). ``themesift train`` reads Label Studio's JSON export back
-(training.labels_io), which closes the loop suggest → label → train → suggest.
+point, Label Studio tasks (JSON with the model's labels as ``predictions``, and the labeling
+config to paste beside it), or an Argilla dataset folder for ``rg.Dataset.from_disk`` (the
+model's labels as suggestions; training.argilla). ``themesift train`` reads Label Studio's JSON
+export (training.labels_io) and Argilla's exported records back, which closes the loop
+suggest → label → train → suggest.
 """
 
 from __future__ import annotations
@@ -113,3 +115,34 @@ def label_studio_config(model: ThemeClassifier) -> str:
 
 def label_studio_json(table: pd.DataFrame) -> str:
     return json.dumps(label_studio_tasks(table), ensure_ascii=False, indent=1) + "\n"
+
+
+FORMATS = ("csv", "label-studio", "argilla")
+
+
+def output_format(path: str, fmt: str | None = None) -> str:
+    """``fmt`` when given, else from the suffix: .json is Label Studio, any other a table."""
+    if fmt:
+        return fmt
+    return "label-studio" if str(path).lower().endswith(".json") else "table"
+
+
+def write_suggestions(table: pd.DataFrame, model: ThemeClassifier, path: str, fmt: str | None = None) -> str:
+    """Write the picks as ``fmt`` (see :data:`FORMATS`; default from the suffix); says what was written."""
+    from themesift.nlp.atomic import atomic_write_text
+
+    kind = output_format(path, fmt)
+    if kind == "label-studio":
+        config = f"{path}.config.xml"
+        atomic_write_text(path, label_studio_json(table))
+        atomic_write_text(config, label_studio_config(model))
+        return f"Label Studio tasks written to {path}, labeling config to {config}"
+    if kind == "argilla":
+        from themesift.training.argilla import write_argilla_dataset
+
+        write_argilla_dataset(table, model, path)
+        return f"Argilla dataset written to {path} (load it with rg.Dataset.from_disk({str(path)!r}))"
+    from themesift.nlp.table_writer import write_table
+
+    write_table(table, path, fmt="csv" if kind == "csv" else None)
+    return f"suggestions written to {path}"
