@@ -109,6 +109,20 @@ PARAMS: dict[str, dict[str, Param]] = {
         "infer_batch_size": Param("int", 64, "texts per inference batch", 1, 4096),
         "backend": BACKEND,
     },
+    "zeroshot": {
+        "base_model": BASE_MODEL,
+        "reference_model": Param(
+            "str", "default", "model whose themes transfer and whose polarity is used: 'default' or a local folder"
+        ),
+        "similarity_floor": Param("float", 0.25, "lowest sentence score that can carry a theme", -1, 2),
+        "margin": Param("float", 0.03, "a sentence also gets themes this close to its best one", 0, 2),
+        "transfer_weight": Param("float", 0.3, "weight of the reference model's matching themes in a score", 0, 10),
+        "gate": Param("float", 0.4, "reference presence from which a sentence counts as carrying a theme", 0, 1),
+        "strong_similarity": Param("float", 0.4, "similarity that carries a theme without the gate", -1, 2),
+        "max_length": Param("int", 256, "tokens read per sentence", 8, 8192),
+        "batch_size": Param("int", 64, "sentences encoded per batch", 1, 4096),
+        "backend": BACKEND,
+    },
     "ensemble": {
         "members": Param(
             "members",

@@ -16,6 +16,7 @@ FAMILIES: dict[str, str] = {
     "embed": "themesift.models.embed:EmbedClassifier",
     "finetune": "themesift.models.finetune:FinetuneClassifier",
     "ensemble": "themesift.models.ensemble:EnsembleClassifier",
+    "zeroshot": "themesift.models.zeroshot:ZeroShotClassifier",
 }
 
 

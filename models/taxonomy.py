@@ -1,4 +1,5 @@
-"""Taxonomies as data: a YAML file of themes (id, name, description, optional audience) plus a version."""
+"""Taxonomies as data: a YAML file of themes (id, name, description, optional audience, keywords and
+examples) plus a version."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class Theme:
     name: str
     description: str = ""
     audience: str | None = None  # "employee" | "customer"; None: a theme both audiences may carry
+    keywords: tuple[str, ...] = ()  # optional words and phrases that name the theme (zero-shot models)
+    examples: tuple[str, ...] = ()  # optional example comments (zero-shot models)
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,10 @@ class Taxonomy:
     def to_json(self) -> dict:
         return {
             "version": self.version,
-            "themes": [{k: v for k, v in t.__dict__.items() if v is not None} for t in self.themes],
+            "themes": [
+                {k: list(v) if isinstance(v, tuple) else v for k, v in t.__dict__.items() if v not in (None, ())}
+                for t in self.themes
+            ],
         }
 
     @classmethod
@@ -79,7 +85,9 @@ def _parse(data: object, source: str) -> Taxonomy:
     for i, entry in enumerate(data["themes"]):
         if not isinstance(entry, dict) or "id" not in entry:
             raise ModelFileError(f"{source}: theme #{i + 1} has no 'id'")
-        theme_id = str(entry["id"])
+        theme_id = str(entry["id"] if entry["id"] is not None else "").strip()
+        if not theme_id:
+            raise ModelFileError(f"{source}: theme #{i + 1} has an empty 'id'")
         if theme_id in seen:
             raise ModelFileError(f"{source}: theme #{i + 1}: id {theme_id!r} is used twice")
         seen.add(theme_id)
@@ -90,6 +98,23 @@ def _parse(data: object, source: str) -> Taxonomy:
                 f"{', '.join(AUDIENCES)} (leave it out for a theme both may carry)"
             )
         themes.append(
-            Theme(theme_id, str(entry.get("name", theme_id)), str(entry.get("description", "")).strip(), audience)
+            Theme(
+                theme_id,
+                str(entry.get("name", theme_id)),
+                str(entry.get("description", "") or "").strip(),
+                audience,
+                _phrases(entry, "keywords", source, theme_id),
+                _phrases(entry, "examples", source, theme_id),
+            )
         )
     return Taxonomy(str(data.get("version", Path(source).stem)), tuple(themes))
+
+
+def _phrases(entry: dict, key: str, source: str, theme_id: str) -> tuple[str, ...]:
+    """An optional list of non-empty strings (a theme's ``keywords`` or ``examples``)."""
+    value = entry.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) for v in value):
+        raise ModelFileError(f"{source}: theme {theme_id!r}: {key!r} must be a list of phrases")
+    return tuple(str(v).strip() for v in value if str(v).strip())

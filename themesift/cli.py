@@ -183,14 +183,27 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a model on labeled data and write an artifact directory",
         description="Train FAMILY on DATA, tune per-theme thresholds on --dev (or a seeded, "
-        "stratified slice of DATA), score, and write the model directory.",
+        "stratified slice of DATA), score, and write the model directory. With --family zeroshot, "
+        "build a model from --taxonomy alone (each theme's name, description and optional keywords "
+        "and examples), with no labeled data.",
     )
     p.add_argument("--data", help="training file (CSV/TSV/JSONL/Parquet/Excel); required unless in --config")
     p.add_argument(
         "--dev", default=None, help="dev file for early stopping and thresholds (default: split from --data)"
     )
     p.add_argument("--test", default=None, help="optional test file, scored once after training")
-    p.add_argument("--family", choices=("tfidf", "embed", "finetune"), help="model family (default: tfidf)")
+    p.add_argument(
+        "--family",
+        choices=("tfidf", "embed", "finetune", "zeroshot"),
+        help="model family (default: tfidf); zeroshot builds a model from --taxonomy alone, no --data",
+    )
+    p.add_argument(
+        "--unlabeled",
+        default=None,
+        metavar="FILE",
+        help="with --family zeroshot: your comments (any classify format, --text-column), to report in the "
+        "model card how often each theme is found and which never are",
+    )
     p.add_argument("--output", "-o", metavar="DIR", help="model directory to write; required unless in --config")
     p.add_argument(
         "--force",

@@ -157,6 +157,7 @@ TRAIN_FLAGS = (
     "seed",
     "dev_size",
     "audience_column",
+    "unlabeled",
 )
 TRAIN_SWITCHES = ("force", "refit", "default_taxonomy")
 
@@ -194,8 +195,22 @@ def cmd_train(args: Namespace) -> int:
     except TypeError as exc:  # unknown --param for the family
         raise UserError(str(exc)) from None
     _print_scores(result.metrics)
+    if result.metrics.get("labels_seen") == 0:
+        _print_coverage(result.metrics.get("unlabeled"))
     print(f"\nmodel written to {result.path} ({result.metrics['training_seconds']} s)")
     return 0
+
+
+def _print_coverage(unlabeled: dict | None) -> None:
+    """A zero-shot model's coverage check: each theme's share of the unlabeled comments."""
+    if not unlabeled:
+        print("zero-shot model: no labels seen; give --unlabeled to see how often each theme is found")
+        return
+    print(f"zero-shot model: no labels seen; themes found in {unlabeled['comments']} unlabeled comments:")
+    for theme, c in unlabeled["themes"].items():
+        print(f"  {theme:30s} {c['comments']:6d}  {c['share']:6.1%}")
+    if unlabeled["never_found"]:
+        print(f"never found: {', '.join(unlabeled['never_found'])} (reword the description or add keywords/examples)")
 
 
 def _print_scores(metrics: dict) -> None:

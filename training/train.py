@@ -50,6 +50,7 @@ class TrainConfig:
     audience_column: str | None = None
     exclude: list[str] = field(default_factory=list)  # COLUMN=VALUE rows left out of train and dev
     force: bool = False  # replace an existing output that is not a themesift model
+    unlabeled: str | None = None  # --family zeroshot: comments to check the taxonomy's coverage on
 
 
 @dataclass
@@ -165,7 +166,12 @@ def fit_labeled(
 
 
 def train(cfg: TrainConfig) -> TrainResult:
-    """``themesift train``: read the files ``cfg`` names, :func:`fit_labeled`, score, write the artifact."""
+    """``themesift train``: read the files ``cfg`` names, :func:`fit_labeled`, score, write the artifact
+    (``family="zeroshot"``: built from the taxonomy alone, training.zeroshot)."""
+    if cfg.family == "zeroshot":
+        from themesift.training.zeroshot import train_zeroshot
+
+        return train_zeroshot(cfg)
     check_config(cfg)
     artifact.check_output_dir(cfg.output, cfg.force)  # before hours of training, not after
     taxonomy: Taxonomy | None = None
