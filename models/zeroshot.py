@@ -1,8 +1,9 @@
 """A model from a taxonomy file alone: no labeled comment is seen.
 
-Each comment is read sentence by sentence. A sentence goes to the user's theme it is most similar
+Each comment is read sentence by sentence (and clause by clause where "but", "and", ";" join two).
+A sentence goes to the user's theme it is most similar
 to (MiniLM cosine to the theme's name + description, its ``keywords`` and ``examples``), within a
-small margin, when that similarity clears a floor and the sentence carries a theme at all. Two
+small margin, when that similarity clears a floor and the sentence carries a theme at all. Three
 things come from a *reference model* (the shipped default unless told otherwise), which has
 learned from labeled EX/CX comments what a taxonomy file cannot say:
 
@@ -22,6 +23,7 @@ labels was tried and added about 0.01 theme F1 and no polarity: it is not done.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Sequence
@@ -38,6 +40,10 @@ REFERENCE_DEFAULT = "default"  # the packaged default model (themesift/default_m
 TRANSFER_TEMPERATURE = 0.03  # how sharply a reference theme picks the user themes it matches
 TRANSFER_FLOOR = 0.2  # description cosine below which a reference theme passes nothing on
 TRANSFER_FULL = 0.5  # ... and from which it passes all of its presence
+
+
+CLAUSE_BREAK = re.compile(r"\s*;\s*|,?\s+(?:but|although|though|however|whereas|while|and|yet)\s+", re.IGNORECASE)
+MIN_CLAUSE_WORDS = 2
 
 
 class ZeroShotError(artifact.ModelFileError):
@@ -135,8 +141,9 @@ class ZeroShotClassifier(ThemeClassifier):
         sentences, owner = [], []
         for i, found in enumerate(split_sentences_batch(texts)):
             for sentence in found:
-                sentences.append(sentence.text)
-                owner.append(i)
+                for unit in reading_units(sentence.text):
+                    sentences.append(unit)
+                    owner.append(i)
         if not sentences:
             return proba
         similarity = self._similarity(sentences)
@@ -213,6 +220,13 @@ class ZeroShotClassifier(ThemeClassifier):
                 f"{weights}: 'transfer' has {transfer.shape[1]} columns but the reference model "
                 f"{self.reference_model!r} has {self._reference().label_space_.n_themes} themes"
             )
+
+
+def reading_units(sentence: str) -> list[str]:
+    """The sentence, and its clauses when a contrast or list joins two of them ("the food was
+    great but the service slow"): one theme per unit would otherwise keep only one of the two."""
+    clauses = [c.strip() for c in CLAUSE_BREAK.split(sentence) if c and len(c.split()) >= MIN_CLAUSE_WORDS]
+    return [sentence, *clauses] if len(clauses) > 1 else [sentence]
 
 
 def build_zeroshot(taxonomy: Taxonomy, **params) -> ZeroShotClassifier:

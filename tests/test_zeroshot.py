@@ -11,7 +11,7 @@ from themesift.cli import main
 from themesift.models.artifact import ModelFileError
 from themesift.models.registry import load_artifact
 from themesift.models.taxonomy import load_taxonomy
-from themesift.models.zeroshot import ZeroShotError, build_zeroshot, transfer_matrix
+from themesift.models.zeroshot import ZeroShotError, build_zeroshot, reading_units, transfer_matrix
 
 FIVE_IS = """\
 version: five-is-test
@@ -35,6 +35,7 @@ COMMENTS = [
     "The training for new starters was excellent.",
     "We went there on a Tuesday.",
     "",
+    "The pay is terrible but the training was excellent.",
 ]
 
 
@@ -64,6 +65,7 @@ def test_zero_shot_model_reads_themes_and_polarity_from_the_taxonomy_alone(model
     assert got[1] == ["inform:negative"]
     assert got[2] == ["instruct:positive"]
     assert got[3] == [] and got[4] == []
+    assert got[5] == ["incentivize:negative", "instruct:positive"]  # one theme per clause, not per sentence
 
 
 def test_artifact_is_ordinary_and_says_it_saw_no_labels(model_dir):
@@ -86,6 +88,15 @@ def test_keywords_and_examples_are_compared_with(taxonomy_file):
     assert taxonomy.themes[2].examples == ("The onboarding course taught me nothing useful.",)
     model = build_zeroshot(taxonomy)
     assert model.prototype_theme_.tolist() == [0, 1, 1, 1, 1, 2, 2]
+
+
+def test_clauses_are_read_apart_only_where_two_are_joined():
+    assert reading_units("Great food but the service was slow") == [
+        "Great food but the service was slow",
+        "Great food",
+        "the service was slow",
+    ]
+    assert reading_units("Salt and pepper") == ["Salt and pepper"]  # a one-word side is no clause
 
 
 def test_transfer_goes_to_the_best_described_theme_and_fades_with_similarity():
