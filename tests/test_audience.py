@@ -111,6 +111,32 @@ def test_too_little_data_means_no_detector():
     assert model.resolve(["x"], "auto") == [None]
 
 
+def test_customer_prior_moves_only_the_bias():
+    texts = EMPLOYEE_TEXTS + CUSTOMER_TEXTS
+    audiences = ["employee"] * len(EMPLOYEE_TEXTS) + ["customer"] * len(CUSTOMER_TEXTS)
+    even = AudienceModel.fit({"pay": "employee"}, texts, audiences, customer_prior=0.5)
+    tilted = AudienceModel.fit({"pay": "employee"}, texts, audiences, customer_prior=0.8)
+    assert np.allclose(even.coef, tilted.coef)
+    assert tilted.bias - even.bias == pytest.approx(np.log(4.0), abs=1e-6)
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    text = ["the manager and the delivery"]
+    assert odds(tilted.customer_probability(text)[0]) == pytest.approx(4 * odds(even.customer_probability(text)[0]))
+    with pytest.raises(ValueError, match="customer_prior must be between 0 and 1"):
+        AudienceModel.fit({"pay": "employee"}, texts, audiences, customer_prior=1.0)
+
+
+def test_shipped_detector_on_ex_cx_gold_dev(gold_dev):
+    """The default model's detector, as shipped: both audiences of ex-cx-gold dev mostly right."""
+    from themesift.serve.predict import default_model_path
+
+    detector = AudienceModel.load(default_model_path() / "audience")
+    found = detector.resolve([r["text"] for r in gold_dev], "auto")
+    gold = [r["source"].split("-")[0] for r in gold_dev]
+    for audience in ("employee", "customer"):
+        hits = [f == g for f, g in zip(found, gold) if g == audience]
+        assert np.mean(hits) > 0.9, audience
+
+
 def test_mask_removes_only_the_other_audiences_themes(toy_audience):
     themes = ("pay", "price", "shared")
     proba = np.full((3, 3, 4), 0.25)
