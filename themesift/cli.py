@@ -358,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family", default="tfidf", choices=("tfidf", "embed", "finetune"))
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--min-confidence", type=float, default=0.5, help="list issues at least this likely (default 0.5)")
+    p.add_argument(
+        "--no-embed", action="store_true", help="the family alone: no second opinion from frozen MiniLM embeddings"
+    )
     _label_args(p)
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--seed", type=int, default=0)

@@ -347,6 +347,7 @@ def cmd_audit(args: Namespace) -> int:
         params=_params(args.param),
         seed=args.seed,
         min_confidence=args.min_confidence,
+        embed=not args.no_embed,
     )
     counts = issues["issue"].value_counts().to_dict()
     print(
