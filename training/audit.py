@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from themesift.models.labels import UNKNOWN_POLARITY, LabelSpace, format_label
+from themesift.models.params import PARAMS
 from themesift.training.crossval import fold_models
 from themesift.training.data import LabeledData
 from themesift.training.labels_io import LabelDataError
@@ -41,7 +42,6 @@ AUDIT_COLUMNS = [
     "row_confidence",
     "why",
 ]
-EMBED_C = 4.0  # the embed family's default regularisation
 
 
 def out_of_fold_proba(
@@ -85,7 +85,7 @@ def embedding_proba(
     y = space.encode(data.label_sets)
     proba = np.zeros((len(data), space.n_themes, space.n_classes))
     for train_idx, test_idx in kfold(data.texts, data.label_sets, folds=folds, seed=seed):
-        weights, bias = _fit_softmax_heads(X[train_idx], y[train_idx], space.n_classes, C=EMBED_C)
+        weights, bias = _fit_softmax_heads(X[train_idx], y[train_idx], space.n_classes, C=PARAMS["embed"]["C"].default)
         proba[test_idx] = _softmax(X[test_idx] @ weights + bias, space.n_themes, space.n_classes)
     return proba
 
