@@ -4,6 +4,7 @@ Studio task file that a Label Studio export of it trains from (the loop closes).
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -124,3 +125,25 @@ def test_label_studio_export_as_documented(tmp_path):
     data = load_labeled(path)
     assert data.texts == ["Pay is low, my manager is great"]
     assert data.label_sets == [["manager:positive", "pay:negative"]]
+
+
+def test_half_the_picks_are_unsure_on_several_themes_and_spread_over_clusters(tfidf_model_dir, pool):
+    from themesift.training.suggest import clusters
+
+    model = load_artifact(tfidf_model_dir)
+    texts = [t for t in pool if re.search(r"(?u)\b\w\w+\b", t)]  # suggest clusters the comments with a word
+    table = suggest(model, texts, 40)
+    summed = uncertainty(model, texts).sum(axis=1)
+    picked = table["row"].to_numpy() - 1
+    assert picked[0] == int(np.argmax(summed))  # the whole-comment stream has the largest share: it goes first
+    whole = np.sort(summed[picked])[-20:]  # the half that is not going round the themes
+    assert np.median(whole) > np.quantile(summed, 0.9)  # unsure on several themes at once
+    assert len(set(clusters(texts, 40)[picked])) == 40  # one pick per cluster of the pool
+
+
+def test_comments_without_a_word_are_never_picked(tfidf_model_dir, pool):
+    model = load_artifact(tfidf_model_dir)
+    wordless = ["!!!", "🙂🙂", "...", "?"]
+    table = suggest(model, wordless + pool[:30], 34)
+    assert not set(table["text"]) & set(wordless)
+    assert suggest(model, wordless, 4).empty
